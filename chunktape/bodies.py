@@ -1,0 +1,147 @@
+"""How a body's bytes are written in a cassette: as readable as possible, always byte-exact.
+
+Each encoding is tried in turn and kept only if decoding it gives back the very same bytes:
+structured JSON, one SSE event per list item, plain UTF-8 text, and base64 as the last resort.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chunktape.sse import looks_like_sse
+
+_JSON_STYLES: dict[str, Callable[[Any], str]] = {
+    "compact": lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")),
+    "compact_ascii": lambda v: json.dumps(v, separators=(",", ":")),
+    "spaced": lambda v: json.dumps(v, ensure_ascii=False),
+    "spaced_ascii": lambda v: json.dumps(v),
+    "indent2": lambda v: json.dumps(v, ensure_ascii=False, indent=2),
+    "indent2_ascii": lambda v: json.dumps(v, indent=2),
+}
+BODY_KINDS = ("json", "sse_events", "text", "base64")
+BODY_OPTIONS = ("json_style", "line_end", "unterminated")
+
+
+class BodyFormatError(ValueError):
+    """A body mapping in a cassette cannot be turned back into bytes; the message says why."""
+
+
+def encode_body(data: bytes, content_type: str | None) -> dict[str, Any]:
+    """A YAML-ready mapping that decodes back to exactly `data`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(data).decode("ascii")}
+    if content_type is None or "json" in content_type.lower():
+        as_json = _encode_json(text)
+        if as_json is not None:
+            return as_json
+    if looks_like_sse(content_type):
+        as_sse = _encode_sse(text)
+        if as_sse is not None:
+            return as_sse
+    return {"text": text}
+
+
+def decode_body(node: object) -> bytes:
+    """The bytes a body mapping stands for; raises BodyFormatError naming what is wrong."""
+    if node is None:
+        return b""
+    if not isinstance(node, dict):
+        raise BodyFormatError(f"body must be a mapping with one of {', '.join(BODY_KINDS)}")
+    kinds = [kind for kind in BODY_KINDS if kind in node]
+    unknown = sorted(set(node) - set(BODY_KINDS) - set(BODY_OPTIONS))
+    if unknown:
+        raise BodyFormatError(f"unknown body field {unknown[0]!r}; expected one of {', '.join(BODY_KINDS)}")
+    if len(kinds) != 1:
+        raise BodyFormatError(f"body must have exactly one of {', '.join(BODY_KINDS)}, found {len(kinds)}")
+    kind = kinds[0]
+    value = node[kind]
+    if kind == "base64":
+        if not isinstance(value, str):
+            raise BodyFormatError("body.base64 must be a string")
+        try:
+            return base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError) as exc:
+            raise BodyFormatError(f"body.base64 is not valid base64 ({exc})") from None
+    if kind == "text":
+        if not isinstance(value, str):
+            raise BodyFormatError("body.text must be a string")
+        return value.encode("utf-8")
+    if kind == "json":
+        style = node.get("json_style", "compact")
+        dump = _JSON_STYLES.get(style) if isinstance(style, str) else None
+        if dump is None:
+            raise BodyFormatError(f"unknown json_style {style!r}; expected one of {', '.join(_JSON_STYLES)}")
+        try:
+            return dump(value).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise BodyFormatError(f"body.json cannot be written as JSON ({exc})") from None
+    return _decode_sse(node, value)
+
+
+def _encode_json(text: str) -> dict[str, Any] | None:
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "{[":
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    for style, dump in _JSON_STYLES.items():
+        try:
+            if dump(value) == text:
+                return {"json": value} if style == "compact" else {"json": value, "json_style": style}
+        except ValueError:
+            return None
+    return None
+
+
+def _line_end(text: str) -> str:
+    if "\r\n" in text:
+        return "\r\n"
+    if "\n" in text:
+        return "\n"
+    return "\r"
+
+
+def _encode_sse(text: str) -> dict[str, Any] | None:
+    line_end = _line_end(text)
+    separator = line_end * 2
+    events = text.split(separator)
+    unterminated = events[-1] != ""
+    if not unterminated:
+        events.pop()
+    shown = [event.replace(line_end, "\n") for event in events] if line_end != "\n" else events
+    node: dict[str, Any] = {"sse_events": shown}
+    if line_end != "\n":
+        node["line_end"] = line_end
+    if unterminated:
+        node["unterminated"] = True
+    try:
+        exact = _decode_sse(node, shown) == text.encode("utf-8")
+    except BodyFormatError:
+        exact = False
+    return node if exact else None
+
+
+def _decode_sse(node: dict[str, Any], events: object) -> bytes:
+    if not isinstance(events, list) or not all(isinstance(event, str) for event in events):
+        raise BodyFormatError("body.sse_events must be a list of strings, one event each")
+    line_end = node.get("line_end", "\n")
+    if line_end not in ("\n", "\r\n", "\r"):
+        raise BodyFormatError('body.line_end must be "\\n", "\\r\\n" or "\\r"')
+    unterminated = node.get("unterminated", False)
+    if not isinstance(unterminated, bool):
+        raise BodyFormatError("body.unterminated must be true or false")
+    separator = line_end * 2
+    text = "".join(event.replace("\n", line_end) + separator for event in events)
+    if unterminated:
+        if not events:
+            raise BodyFormatError("body.unterminated needs at least one event")
+        text = text[: -len(separator)]
+    return text.encode("utf-8")

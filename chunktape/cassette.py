@@ -1,0 +1,133 @@
+"""The cassette model: what one recorded streaming exchange is, as plain immutable values.
+
+A response keeps its body as the exact chunks the client received, each with the time
+it arrived, so replay can reproduce both the bytes and the rhythm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+Headers = tuple[tuple[str, str], ...]
+Ending = Literal["complete", "cut"]
+
+
+def header_value(headers: Headers, name: str) -> str | None:
+    """The first value of a header, case-insensitively, or None."""
+    wanted = name.lower()
+    for key, value in headers:
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the client sent: method, full URL, headers in order, and the body bytes."""
+
+    method: str
+    url: str
+    headers: Headers = ()
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+    @property
+    def query(self) -> str:
+        return urlsplit(self.url).query
+
+    def header(self, name: str) -> str | None:
+        return header_value(self.headers, name)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of the response body as it arrived, `at_s` seconds after the request was sent."""
+
+    at_s: float
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Response:
+    """The response head, its arrival time, and the body as the chunks that carried it.
+
+    `ended` is "cut" when the upstream closed the connection before the body was complete;
+    replay reproduces the same cut.
+    """
+
+    status: int
+    headers: Headers = ()
+    headers_at_s: float = 0.0
+    chunks: tuple[Chunk, ...] = ()
+    ended: Ending = "complete"
+    ended_at_s: float | None = None
+    http_version: str = "HTTP/1.1"
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(chunk.data for chunk in self.chunks)
+
+    @property
+    def end_s(self) -> float:
+        """When the exchange finished: the recorded end, or the last chunk's arrival."""
+        if self.ended_at_s is not None:
+            return self.ended_at_s
+        return self.chunks[-1].at_s if self.chunks else self.headers_at_s
+
+    def header(self, name: str) -> str | None:
+        return header_value(self.headers, name)
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One request and the response it got."""
+
+    request: Request
+    response: Response
+
+
+@dataclass
+class Cassette:
+    """An ordered list of interactions; identical requests replay in the order recorded."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+    path: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.interactions)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Cassette):
+            return NotImplemented
+        return self.interactions == other.interactions
+
+    def append(self, interaction: Interaction) -> None:
+        self.interactions.append(interaction)
+
+    @classmethod
+    def load(cls, path: str) -> Cassette:
+        from chunktape.cassette_file import load_cassette
+
+        return load_cassette(path)
+
+    def save(self, path: str | None = None, *, redact: Iterable[str] = ()) -> str:
+        """Write atomically (redacting secrets) and return the path written."""
+        from chunktape.cassette_file import save_cassette
+
+        target = path or self.path
+        if target is None:
+            raise ValueError("Cassette.save() needs a path: this cassette was never loaded from one")
+        save_cassette(self, target, redact=redact)
+        self.path = target
+        return target
+
+
+def chunks_from(pieces: Sequence[tuple[float, bytes]]) -> tuple[Chunk, ...]:
+    """Chunks from (at_s, bytes) pairs: a convenience for building cassettes in code."""
+    return tuple(Chunk(at_s=at, data=data) for at, data in pieces)

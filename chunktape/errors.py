@@ -1,0 +1,30 @@
+"""The one exception hierarchy: every message says what happened, where, and what to do."""
+
+from __future__ import annotations
+
+
+class ChunktapeError(Exception):
+    """Base of every error chunktape raises on purpose."""
+
+
+class CassetteError(ChunktapeError):
+    """A cassette file is missing, unreadable or invalid."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}")
+
+
+class KnobError(ChunktapeError, ValueError):
+    """A timing/chaos knob string (speed, split, delay, fault, seed) is malformed."""
+
+
+class NoMatchError(ChunktapeError):
+    """A request matched no recorded interaction; the message shows the closest one and the diff."""
+
+
+class RecordingError(ChunktapeError):
+    """The recorder could not start, reach the upstream, or write the cassette."""

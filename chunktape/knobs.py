@@ -1,0 +1,225 @@
+"""The timing/chaos vocabulary, parsed from the same strings in the CLI, the marker and Python.
+
+speed   1 recorded rhythm, 2 twice as fast, 0 no waiting
+split   recorded | bytes:N | random:A-B | utf8 | sse | whole
+delay   first:DUR | chunk:DUR | jitter:DUR   (repeatable; DUR like 250ms or 1.5s)
+fault   disconnect:N | stall:N:DUR | status:CODE | truncate
+seed    int; every random choice derives from it
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from chunktape.errors import KnobError
+
+SplitKind = Literal["recorded", "bytes", "random", "utf8", "sse", "whole"]
+FaultKind = Literal["disconnect", "stall", "status", "truncate"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*$")
+DEFAULT_SEED = 0
+
+
+def parse_duration(text: str, knob: str) -> float:
+    """Seconds from '250ms' or '1.5s'."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise KnobError(f"bad {knob} duration {text!r}: write it like 250ms or 1.5s")
+    value = float(match.group(1))
+    return value / 1000 if match.group(2) == "ms" else value
+
+
+def _whole(text: str, knob: str, example: str, minimum: int = 0) -> int:
+    if not re.fullmatch(r"\d+", text.strip()):
+        raise KnobError(f"bad {knob} {text!r}: expected a whole number >= {minimum}, as in {example}")
+    value = int(text)
+    if value < minimum:
+        raise KnobError(f"bad {knob} {text!r}: must be at least {minimum}, as in {example}")
+    return value
+
+
+@dataclass(frozen=True)
+class Split:
+    """How the body is re-chunked before it is sent."""
+
+    kind: SplitKind = "recorded"
+    size_bytes: int = 0
+    max_bytes: int = 0
+
+    @classmethod
+    def parse(cls, spec: str | Split | None) -> Split:
+        if spec is None:
+            return cls()
+        if isinstance(spec, Split):
+            return spec
+        text = spec.strip().lower()
+        if text in ("recorded", "utf8", "sse", "whole"):
+            return cls(kind=text)  # type: ignore[arg-type]
+        name, _, arg = text.partition(":")
+        if name == "bytes" and arg:
+            return cls(kind="bytes", size_bytes=_whole(arg, "split", "bytes:16", minimum=1))
+        if name == "random" and arg:
+            low_text, dash, high_text = arg.partition("-")
+            if not dash:
+                raise KnobError(f"bad split {spec!r}: random takes a size range, as in random:1-64")
+            low = _whole(low_text, "split", "random:1-64", minimum=1)
+            high = _whole(high_text, "split", "random:1-64", minimum=1)
+            if high < low:
+                raise KnobError(f"bad split {spec!r}: the range must go low to high, as in random:1-64")
+            return cls(kind="random", size_bytes=low, max_bytes=high)
+        raise KnobError(f"unknown split {spec!r}: use recorded, bytes:N, random:A-B, utf8, sse or whole")
+
+    def __str__(self) -> str:
+        if self.kind == "bytes":
+            return f"bytes:{self.size_bytes}"
+        if self.kind == "random":
+            return f"random:{self.size_bytes}-{self.max_bytes}"
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Extra waiting: before the first byte, before every chunk, and random jitter per chunk."""
+
+    first_s: float = 0.0
+    chunk_s: float = 0.0
+    jitter_s: float = 0.0
+
+    @classmethod
+    def parse(cls, specs: str | Iterable[str] | Delay | None) -> Delay:
+        if specs is None:
+            return cls()
+        if isinstance(specs, Delay):
+            return specs
+        if isinstance(specs, str):
+            specs = [part for part in specs.split(",") if part.strip()]
+        first = chunk = jitter = 0.0
+        for spec in specs:
+            name, _, arg = spec.strip().lower().partition(":")
+            if name not in ("first", "chunk", "jitter") or not arg:
+                raise KnobError(f"unknown delay {spec!r}: use first:DUR, chunk:DUR or jitter:DUR, as in first:250ms")
+            seconds = parse_duration(arg, "delay")
+            if name == "first":
+                first += seconds
+            elif name == "chunk":
+                chunk += seconds
+            else:
+                jitter += seconds
+        return cls(first_s=first, chunk_s=chunk, jitter_s=jitter)
+
+    def specs(self) -> list[str]:
+        out = []
+        for name, value in (("first", self.first_s), ("chunk", self.chunk_s), ("jitter", self.jitter_s)):
+            if value:
+                out.append(f"{name}:{round(value * 1000, 3):g}ms")
+        return out
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure."""
+
+    kind: FaultKind
+    after_chunks: int = 0
+    duration_s: float = 0.0
+    status: int = 0
+
+    @classmethod
+    def parse(cls, spec: str | Fault | None) -> Fault | None:
+        if spec is None or isinstance(spec, Fault):
+            return spec
+        text = spec.strip().lower()
+        if text in ("", "none"):
+            return None
+        parts = text.split(":")
+        name = parts[0]
+        if name == "truncate" and len(parts) == 1:
+            return cls(kind="truncate")
+        if name == "disconnect" and len(parts) == 2:
+            return cls(kind="disconnect", after_chunks=_whole(parts[1], "fault", "disconnect:2"))
+        if name == "stall" and len(parts) == 3:
+            after = _whole(parts[1], "fault", "stall:1:5s")
+            return cls(kind="stall", after_chunks=after, duration_s=parse_duration(parts[2], "fault stall"))
+        if name == "status" and len(parts) == 2:
+            code = _whole(parts[1], "fault", "status:429", minimum=400)
+            if code > 599:
+                raise KnobError(f"bad fault {spec!r}: status must be an HTTP error code 400-599, as in status:429")
+            return cls(kind="status", status=code)
+        raise KnobError(
+            f"unknown fault {spec!r}: use disconnect:N, stall:N:DUR, status:CODE or truncate, as in disconnect:2"
+        )
+
+    def __str__(self) -> str:
+        if self.kind == "disconnect":
+            return f"disconnect:{self.after_chunks}"
+        if self.kind == "stall":
+            return f"stall:{self.after_chunks}:{round(self.duration_s * 1000, 3):g}ms"
+        if self.kind == "status":
+            return f"status:{self.status}"
+        return "truncate"
+
+
+def parse_speed(value: str | float | int | None) -> float:
+    if value is None:
+        return 1.0
+    try:
+        speed = float(value)
+    except (TypeError, ValueError):
+        raise KnobError(f"bad speed {value!r}: use a number, 1 for the recorded rhythm or 0 for no waiting") from None
+    if speed < 0 or not math.isfinite(speed):
+        raise KnobError(f"bad speed {value!r}: must be 0 or more (1 = recorded rhythm, 0 = no waiting)")
+    return speed
+
+
+def parse_seed(value: str | int | None) -> int:
+    if value is None:
+        return DEFAULT_SEED
+    if isinstance(value, bool):
+        raise KnobError(f"bad seed {value!r}: use a whole number")
+    if isinstance(value, int):
+        return value
+    if not re.fullmatch(r"-?\d+", str(value).strip()):
+        raise KnobError(f"bad seed {value!r}: use a whole number")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ReplayPolicy:
+    """Every knob together: how a recorded response is turned into what the client receives."""
+
+    speed: float = 1.0
+    split: Split = field(default_factory=Split)
+    delay: Delay = field(default_factory=Delay)
+    fault: Fault | None = None
+    seed: int = DEFAULT_SEED
+
+    @classmethod
+    def from_knobs(
+        cls,
+        *,
+        speed: str | float | int | None = None,
+        split: str | Split | None = None,
+        delay: str | Iterable[str] | Delay | None = None,
+        fault: str | Fault | None = None,
+        seed: str | int | None = None,
+    ) -> ReplayPolicy:
+        return cls(
+            speed=parse_speed(speed),
+            split=Split.parse(split),
+            delay=Delay.parse(delay),
+            fault=Fault.parse(fault),
+            seed=parse_seed(seed),
+        )
+
+    def describe(self) -> str:
+        """The knobs as the CLI would spell them, to repeat a run exactly."""
+        parts = [f"speed={self.speed:g}", f"split={self.split}"]
+        parts += [f"delay={spec}" for spec in self.delay.specs()]
+        if self.fault is not None:
+            parts.append(f"fault={self.fault}")
+        parts.append(f"seed={self.seed}")
+        return " ".join(parts)

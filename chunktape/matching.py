@@ -1,0 +1,144 @@
+"""Which recorded interaction answers a live request, and why the others do not.
+
+Default: method, path, query (secret parameters ignored) and body (JSON compared
+canonically). Volatile JSON fields and query parameters can be ignored by name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from chunktape.cassette import Request
+from chunktape.errors import KnobError
+from chunktape.redaction import Redactor
+
+MATCH_FIELDS = ("method", "host", "path", "query", "body", "headers")
+DEFAULT_MATCH_ON = ("method", "path", "query", "body")
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    """What must agree between a live request and a recorded one."""
+
+    match_on: tuple[str, ...] = DEFAULT_MATCH_ON
+    ignore_query: frozenset[str] = frozenset()
+    ignore_json_fields: frozenset[str] = frozenset()
+    match_headers: tuple[str, ...] = ()
+    redactor: Redactor = field(default_factory=Redactor)
+
+    @classmethod
+    def build(
+        cls,
+        match_on: Iterable[str] | str | None = None,
+        ignore: Iterable[str] = (),
+        redact: Iterable[str] = (),
+        match_headers: Iterable[str] = (),
+    ) -> MatchRules:
+        """`ignore` names query parameters or JSON body fields (any depth) to leave out."""
+        if isinstance(match_on, str):
+            match_on = [part.strip() for part in match_on.split(",") if part.strip()]
+        fields = tuple(match_on) if match_on is not None else DEFAULT_MATCH_ON
+        for name in fields:
+            if name not in MATCH_FIELDS:
+                raise KnobError(f"unknown match field {name!r}: use any of {', '.join(MATCH_FIELDS)}")
+        ignored = frozenset(name.lower() for name in ignore)
+        redactor = Redactor(redact)
+        return cls(
+            match_on=fields,
+            ignore_query=ignored,
+            ignore_json_fields=ignored | redactor.json_field_names,
+            match_headers=tuple(name.lower() for name in match_headers),
+            redactor=redactor,
+        )
+
+    def differences(self, recorded: Request, live: Request) -> list[str]:
+        """Human-readable reasons the two requests differ; empty when they match."""
+        reasons: list[str] = []
+        for name in self.match_on:
+            reason = getattr(self, f"_diff_{name}")(recorded, live)
+            if reason:
+                reasons.append(reason)
+        return reasons
+
+    def _diff_method(self, recorded: Request, live: Request) -> str | None:
+        if recorded.method.upper() != live.method.upper():
+            return f"method {live.method} != recorded {recorded.method}"
+        return None
+
+    def _diff_host(self, recorded: Request, live: Request) -> str | None:
+        def host(url: str) -> str:
+            return url.split("/")[2] if "://" in url else ""
+
+        if host(recorded.url) != host(live.url):
+            return f"host {host(live.url)} != recorded {host(recorded.url)}"
+        return None
+
+    def _diff_path(self, recorded: Request, live: Request) -> str | None:
+        if recorded.path != live.path:
+            return f"path {live.path} != recorded {recorded.path}"
+        return None
+
+    def _query(self, request: Request) -> list[tuple[str, str]]:
+        pairs = parse_qsl(request.query, keep_blank_values=True)
+        return sorted(
+            (k, v)
+            for k, v in pairs
+            if not self.redactor.is_secret_query_param(k) and k.lower() not in self.ignore_query
+        )
+
+    def _diff_query(self, recorded: Request, live: Request) -> str | None:
+        want, got = self._query(recorded), self._query(live)
+        if want != got:
+            return f"query {_show_query(got)} != recorded {_show_query(want)}"
+        return None
+
+    def _diff_headers(self, recorded: Request, live: Request) -> str | None:
+        for name in self.match_headers:
+            if recorded.header(name) != live.header(name):
+                return f"header {name}: {live.header(name)!r} != recorded {recorded.header(name)!r}"
+        return None
+
+    def canonical_body(self, request: Request) -> str:
+        """JSON bodies as sorted, indented text without ignored fields; other bodies as text."""
+        body = request.body
+        if body.lstrip()[:1] in (b"{", b"["):
+            try:
+                value = json.loads(body)
+            except ValueError:
+                pass
+            else:
+                return json.dumps(self._without_ignored(value), sort_keys=True, indent=1, ensure_ascii=False)
+        return body.decode("utf-8", errors="backslashreplace")
+
+    def _without_ignored(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self._without_ignored(v) for k, v in value.items() if k.lower() not in self.ignore_json_fields}
+        if isinstance(value, list):
+            return [self._without_ignored(item) for item in value]
+        return value
+
+    def _diff_body(self, recorded: Request, live: Request) -> str | None:
+        want, got = self.canonical_body(recorded), self.canonical_body(live)
+        if want == got:
+            return None
+        diff = difflib.unified_diff(want.splitlines(), got.splitlines(), "recorded body", "live body", lineterm="", n=1)
+        lines = list(diff)
+        shown = "\n".join("    " + line for line in lines[:40])
+        more = f"\n    ... {len(lines) - 40} more diff lines" if len(lines) > 40 else ""
+        return f"body differs:\n{shown}{more}"
+
+
+def _show_query(pairs: Sequence[tuple[str, str]]) -> str:
+    return "&".join(f"{k}={v}" for k, v in pairs) or "(none)"
+
+
+def describe_request(request: Request, redactor: Redactor) -> str:
+    """`METHOD /path?query` with secrets redacted, for messages and logs."""
+    url = redactor.url(request.url)
+    rest = url.split("/", 3)[3] if url.count("/") >= 3 and "://" in url else url.lstrip("/")
+    return f"{request.method} /{rest}"

@@ -1,0 +1,103 @@
+"""Secrets never reach disk: the header, query and JSON-field names whose values are replaced.
+
+Redaction is applied to every interaction on its way to a cassette file, and matching
+ignores the same names, so a redacted cassette still matches the live request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from chunktape.cassette import Headers, Interaction, Request, Response
+
+REDACTED = "<redacted>"
+
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-goog-api-key",
+        "x-api-key",
+        "api-key",
+        "cookie",
+        "set-cookie",
+    }
+)
+SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "access_token"})
+
+
+class Redactor:
+    """Knows which names are secret: the defaults plus any the user adds (case-insensitive)."""
+
+    def __init__(self, extra_names: Iterable[str] = ()) -> None:
+        extra = {name.lower() for name in extra_names}
+        self.header_names = SECRET_HEADERS | extra
+        self.query_names = SECRET_QUERY_PARAMS | extra
+        self.json_field_names = frozenset(extra)
+
+    def is_secret_header(self, name: str) -> bool:
+        return name.lower() in self.header_names
+
+    def is_secret_query_param(self, name: str) -> bool:
+        return name.lower() in self.query_names
+
+    def headers(self, headers: Headers) -> Headers:
+        return tuple((k, REDACTED if self.is_secret_header(k) else v) for k, v in headers)
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if not parts.query:
+            return url
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if not any(self.is_secret_query_param(k) for k, _ in pairs):
+            return url
+        cleaned = [(k, REDACTED if self.is_secret_query_param(k) else v) for k, v in pairs]
+        return urlunsplit(parts._replace(query=urlencode(cleaned, safe="<>")))
+
+    def json_body(self, body: bytes) -> bytes:
+        """Replace named fields anywhere in a JSON body; other bodies pass unchanged."""
+        if not self.json_field_names or body.lstrip()[:1] not in (b"{", b"["):
+            return body
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return body
+        cleaned, changed = self._redact_json(value)
+        if not changed:
+            return body
+        return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    def _redact_json(self, value: Any) -> tuple[Any, bool]:
+        if isinstance(value, dict):
+            changed = False
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                if key.lower() in self.json_field_names:
+                    out[key] = REDACTED
+                    changed = True
+                else:
+                    out[key], sub_changed = self._redact_json(item)
+                    changed = changed or sub_changed
+            return out, changed
+        if isinstance(value, list):
+            results = [self._redact_json(item) for item in value]
+            return [item for item, _ in results], any(changed for _, changed in results)
+        return value, False
+
+    def request(self, request: Request) -> Request:
+        return replace(
+            request,
+            url=self.url(request.url),
+            headers=self.headers(request.headers),
+            body=self.json_body(request.body),
+        )
+
+    def response(self, response: Response) -> Response:
+        return replace(response, headers=self.headers(response.headers))
+
+    def interaction(self, interaction: Interaction) -> Interaction:
+        return Interaction(request=self.request(interaction.request), response=self.response(interaction.response))

@@ -1,0 +1,94 @@
+"""Answers live requests from cassettes: matching, recorded order, and the schedule.
+
+Shared by the replay server and the httpx transports. Identical requests get the
+recorded interactions in order; once all are used, the last one repeats (so an SDK
+retry after an injected fault still finds an answer).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from chunktape.cassette import Cassette, Interaction, Request
+from chunktape.errors import NoMatchError
+from chunktape.knobs import ReplayPolicy
+from chunktape.matching import MatchRules, describe_request
+from chunktape.schedule import Schedule, build_schedule
+
+
+class CassettePlayer:
+    """Thread-safe: the server calls it from many connections at once."""
+
+    def __init__(
+        self,
+        cassettes: Sequence[Cassette],
+        policy: ReplayPolicy | None = None,
+        rules: MatchRules | None = None,
+        allow_repeats: bool = True,
+    ) -> None:
+        self.cassettes = list(cassettes)
+        self.policy = policy or ReplayPolicy()
+        self.rules = rules or MatchRules()
+        self.allow_repeats = allow_repeats
+        self._entries: list[tuple[Cassette, int, Interaction]] = [
+            (cassette, index, interaction)
+            for cassette in self.cassettes
+            for index, interaction in enumerate(cassette.interactions)
+        ]
+        self._used: set[int] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def interaction_count(self) -> int:
+        return len(self._entries)
+
+    def find(self, request: Request) -> Interaction:
+        """The interaction that answers `request`, marking it used; NoMatchError if none does."""
+        with self._lock:
+            candidates = [
+                position
+                for position, (_, _, interaction) in enumerate(self._entries)
+                if not self.rules.differences(interaction.request, request)
+            ]
+            fresh = [position for position in candidates if position not in self._used]
+            if fresh:
+                chosen = fresh[0]
+            elif candidates and self.allow_repeats:
+                chosen = candidates[-1]
+            else:
+                raise NoMatchError(self._miss_message(request, exhausted=bool(candidates)))
+            self._used.add(chosen)
+            return self._entries[chosen][2]
+
+    def play(self, request: Request, policy: ReplayPolicy | None = None) -> Schedule:
+        interaction = self.find(request)
+        return build_schedule(request, interaction.response, policy or self.policy)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._used.clear()
+
+    def _miss_message(self, request: Request, exhausted: bool) -> str:
+        redactor = self.rules.redactor
+        live = describe_request(request, redactor)
+        sources = ", ".join(sorted({c.path or "<in memory>" for c in self.cassettes})) or "no cassette"
+        if exhausted:
+            return (
+                f"{live} was already answered by every matching interaction in {sources}; "
+                "record it again (record mode new_episodes) or allow repeats"
+            )
+        if not self._entries:
+            return f"no recorded interaction matches {live}: {sources} holds no interactions; record it first"
+        ranked = sorted(
+            self._entries,
+            key=lambda entry: len(self.rules.differences(entry[2].request, request)),
+        )
+        lines = [f"no recorded interaction matches {live} in {sources}; closest recorded requests:"]
+        for cassette, index, interaction in ranked[:3]:
+            reasons = self.rules.differences(interaction.request, request)
+            where = f"{cassette.path or '<in memory>'} #{index + 1}"
+            lines.append(f"  {where}: {describe_request(interaction.request, redactor)}")
+            lines.extend(f"    - {reason}" for reason in reasons)
+        lines.append("Record it (record mode once/new_episodes) or loosen matching (match_on / ignore).")
+        return "\n".join(lines)
