@@ -47,6 +47,11 @@ class _CassetteDumper(_Dumper):  # type: ignore[misc,valid-type]
     """Block style, multi-line strings as literal blocks, one flow mapping per chunk."""
 
 
+class _PureDumper(yaml.SafeDumper):
+    """The pure-Python emitter: slower, but writes emoji and other non-BMP text as text
+    where libyaml would escape it as \\UXXXXXXXX."""
+
+
 class _FlowMap(dict[str, Any]):
     pass
 
@@ -60,8 +65,9 @@ def _represent_flow_map(dumper: Any, value: _FlowMap) -> Any:
     return dumper.represent_mapping("tag:yaml.org,2002:map", dict(value), flow_style=True)
 
 
-_CassetteDumper.add_representer(str, _represent_str)
-_CassetteDumper.add_representer(_FlowMap, _represent_flow_map)
+for _dumper in (_CassetteDumper, _PureDumper):
+    _dumper.add_representer(str, _represent_str)
+    _dumper.add_representer(_FlowMap, _represent_flow_map)
 
 
 def dumps(cassette: Cassette, *, redact: Iterable[str] = ()) -> str:
@@ -71,14 +77,15 @@ def dumps(cassette: Cassette, *, redact: Iterable[str] = ()) -> str:
         "version": FORMAT_VERSION,
         "interactions": [_interaction_node(redactor.interaction(i)) for i in cassette.interactions],
     }
-    text: str = yaml.dump(
-        document,
-        Dumper=_CassetteDumper,
-        allow_unicode=True,
-        sort_keys=False,
-        default_flow_style=False,
-        width=1_000_000,
-    )
+    options: dict[str, Any] = {
+        "allow_unicode": True,
+        "sort_keys": False,
+        "default_flow_style": False,
+        "width": 1_000_000,
+    }
+    text: str = yaml.dump(document, Dumper=_CassetteDumper, **options)
+    if "\\U" in text:  # libyaml escaped a non-BMP character (an emoji, say): keep it readable
+        text = yaml.dump(document, Dumper=_PureDumper, **options)
     return text
 
 

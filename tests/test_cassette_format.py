@@ -203,3 +203,11 @@ def test_sse_body_cut_mid_event_round_trips() -> None:
     interaction = sse_interaction(body=body)
     loaded = loads(dumps(Cassette([interaction])))
     assert loaded.interactions[0].response.body == body
+
+
+def test_emoji_and_other_non_bmp_text_stays_text() -> None:
+    body = 'data: {"text":"rocket 🚀 and 𝄞"}\n\n'.encode()
+    text = dumps(Cassette([sse_interaction(body=body, offsets=[3], times=[0.1, 0.2])]))
+    assert "🚀" in text
+    assert "\\U" not in text
+    assert loads(text).interactions[0].response.body == body

@@ -1,0 +1,5 @@
+"""`python -m chunktape` runs the CLI."""
+
+from chunktape.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""The main job: the official google-genai SDK streams a bundled Gemini cassette from
+`chunktape serve`, and the text is printed as it arrives, at the recorded rhythm.
+
+    scripts/demo.sh                       # recorded rhythm
+    scripts/demo.sh --split utf8          # any `chunktape serve` knob passes through
+    scripts/demo.sh --fault disconnect:3  # and the SDK's own error shows
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from google import genai
+from google.genai import types
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTE = ROOT / "cassettes" / "gemini_stream.yaml"
+
+
+def start_server(knobs: list[str]) -> tuple[subprocess.Popen[str], str]:
+    command = [sys.executable, "-m", "chunktape", "serve", str(CASSETTE), "--port", "0", *knobs]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line:
+        server.wait()
+        sys.exit(f"demo: chunktape serve did not start (exit {server.returncode})")
+    print(f"[server] {line.strip()}")
+    return server, line.split()[-1]
+
+
+def main() -> int:
+    server, base_url = start_server(sys.argv[1:])
+    try:
+        client = genai.Client(api_key="demo-key-not-secret", http_options=types.HttpOptions(base_url=base_url))
+        started = time.perf_counter()
+        print("[client] generate_content_stream(model='gemini-2.5-flash') ...\n")
+        last = None
+        try:
+            for chunk in client.models.generate_content_stream(
+                model="gemini-2.5-flash", contents="Write two short paragraphs in Chinese about streams."
+            ):
+                at_ms = (time.perf_counter() - started) * 1000
+                print(f"  +{at_ms:7.1f} ms  {chunk.text!r}", flush=True)
+                last = chunk
+        except Exception as exc:  # the demo shows what the SDK raises under a fault
+            print(f"\n[client] the SDK raised {type(exc).__module__}.{type(exc).__name__}: {exc}")
+            return 1
+        if last is not None and last.candidates:
+            usage = last.usage_metadata
+            print(
+                f"\n[client] finish_reason={last.candidates[0].finish_reason} total_tokens={usage and usage.total_token_count}"
+            )
+        print(f"[client] done in {(time.perf_counter() - started) * 1000:.0f} ms")
+        return 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Build the example cassettes in cassettes/ from provider-exact wire data.
+
+The bytes and chunk boundaries come from tests/fakes/wire.py (the same sequences the fake
+upstreams send), so each example is shaped exactly like the provider's wire format, with
+uneven gaps and chunks cut inside UTF-8 characters and between CR and LF. Run:
+
+    .venv/bin/python scripts/make_example_cassettes.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chunktape import Cassette, Chunk, Interaction, Request, Response, save_cassette  # noqa: E402
+from tests.fakes.wire import EXCHANGES, WireExchange, provider_of  # noqa: E402
+
+HOSTS = {
+    "gemini": "https://generativelanguage.googleapis.com",
+    "openai": "https://api.openai.com",
+    "anthropic": "https://api.anthropic.com",
+}
+# what each official SDK sends besides the body; the key values are redacted on write
+REQUEST_HEADERS = {
+    "gemini": (("content-type", "application/json"), ("x-goog-api-key", "demo-key")),
+    "openai": (("content-type", "application/json"), ("authorization", "Bearer sk-demo")),
+    "anthropic": (
+        ("content-type", "application/json"),
+        ("anthropic-version", "2023-06-01"),
+        ("x-api-key", "sk-ant-demo"),
+    ),
+}
+HEADERS_AT_S = 0.031  # one round trip on a good connection before the response head
+
+
+def interaction_for(exchange: WireExchange) -> Interaction:
+    provider = provider_of(exchange)
+    at = HEADERS_AT_S
+    chunks = []
+    for gap_s, data in exchange.chunks:
+        at = round(at + gap_s, 6)
+        chunks.append(Chunk(at_s=at, data=data))
+    request_body = json.dumps(exchange.request_json, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Interaction(
+        request=Request("POST", HOSTS[provider] + exchange.path, REQUEST_HEADERS[provider], request_body),
+        response=Response(
+            status=exchange.status,
+            headers=exchange.headers,
+            headers_at_s=HEADERS_AT_S,
+            chunks=tuple(chunks),
+            ended_at_s=at,
+        ),
+    )
+
+
+def main() -> None:
+    out = ROOT / "cassettes"
+    for name, exchange in EXCHANGES.items():
+        path = out / f"{name}.yaml"
+        save_cassette(Cassette([interaction_for(exchange)]), str(path))
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

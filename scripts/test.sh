@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: sets up .venv, then lint, types and pytest.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k schedule).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/bootstrap.sh
+echo "== ruff" >&2
+.venv/bin/ruff check .
+.venv/bin/ruff format --check chunktape tests scripts bench
+echo "== mypy" >&2
+.venv/bin/mypy
+echo "== pytest" >&2
+exec .venv/bin/python -m pytest -n 2 "$@"
