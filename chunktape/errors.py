@@ -23,7 +23,16 @@ class KnobError(ChunktapeError, ValueError):
 
 
 class NoMatchError(ChunktapeError):
-    """A request matched no recorded interaction; the message shows the closest one and the diff."""
+    """A request matched no recorded interaction; the message shows the closest one and the diff.
+
+    `closest` and `differences` carry the same facts structured, for emitters that answer
+    the miss in a machine-readable body (the replay server) or list misses (the plugin).
+    """
+
+    def __init__(self, message: str, *, closest: str | None = None, differences: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.closest = closest
+        self.differences = differences
 
 
 class RecordingError(ChunktapeError):

@@ -207,7 +207,11 @@ def test_sse_body_cut_mid_event_round_trips() -> None:
 
 def test_emoji_and_other_non_bmp_text_stays_text() -> None:
     body = 'data: {"text":"rocket 🚀 and 𝄞"}\n\n'.encode()
-    text = dumps(Cassette([sse_interaction(body=body, offsets=[3], times=[0.1, 0.2])]))
+    interaction = Interaction(
+        Request("GET", "http://x/"),
+        Response(200, (("content-type", "text/event-stream"),), 0.0, cut(body, [30], [0.1, 0.2])),
+    )
+    text = dumps(Cassette([interaction]))
     assert "🚀" in text
     assert "\\U" not in text
     assert loads(text).interactions[0].response.body == body

@@ -38,6 +38,8 @@ class CassettePlayer:
         ]
         self._used: set[int] = set()
         self._lock = threading.Lock()
+        self.misses: list[NoMatchError] = []
+        """Every request this player could not answer, in order, so a test run can list them."""
 
     @property
     def interaction_count(self) -> int:
@@ -57,7 +59,9 @@ class CassettePlayer:
             elif candidates and self.allow_repeats:
                 chosen = candidates[-1]
             else:
-                raise NoMatchError(self._miss_message(request, exhausted=bool(candidates)))
+                miss = self._miss(request, exhausted=bool(candidates))
+                self.misses.append(miss)
+                raise miss
             self._used.add(chosen)
             return self._entries[chosen][2]
 
@@ -68,18 +72,21 @@ class CassettePlayer:
     def reset(self) -> None:
         with self._lock:
             self._used.clear()
+            self.misses.clear()
 
-    def _miss_message(self, request: Request, exhausted: bool) -> str:
+    def _miss(self, request: Request, exhausted: bool) -> NoMatchError:
         redactor = self.rules.redactor
         live = describe_request(request, redactor)
         sources = ", ".join(sorted({c.path or "<in memory>" for c in self.cassettes})) or "no cassette"
         if exhausted:
-            return (
+            return NoMatchError(
                 f"{live} was already answered by every matching interaction in {sources}; "
                 "record it again (record mode new_episodes) or allow repeats"
             )
         if not self._entries:
-            return f"no recorded interaction matches {live}: {sources} holds no interactions; record it first"
+            return NoMatchError(
+                f"no recorded interaction matches {live}: {sources} holds no interactions; record it first"
+            )
         ranked = sorted(
             self._entries,
             key=lambda entry: len(self.rules.differences(entry[2].request, request)),
@@ -91,4 +98,10 @@ class CassettePlayer:
             lines.append(f"  {where}: {describe_request(interaction.request, redactor)}")
             lines.extend(f"    - {reason}" for reason in reasons)
         lines.append("Record it (record mode once/new_episodes) or loosen matching (match_on / ignore).")
-        return "\n".join(lines)
+        closest_cassette, closest_index, closest = ranked[0]
+        return NoMatchError(
+            "\n".join(lines),
+            closest=f"{closest_cassette.path or '<in memory>'} #{closest_index + 1}: "
+            f"{describe_request(closest.request, redactor)}",
+            differences=tuple(self.rules.differences(closest.request, request)),
+        )
