@@ -56,8 +56,17 @@ class _FlowMap(dict[str, Any]):
     pass
 
 
+_YAML_LINE_BREAKS = frozenset("\x85\u2028\u2029\ufeff")
+
+
 def _represent_str(dumper: Any, value: str) -> Any:
-    style = "|" if "\n" in value and "\r" not in value else None
+    # YAML folds NEL, LS and PS as line breaks outside double quotes: quote them to keep every byte
+    if not _YAML_LINE_BREAKS.isdisjoint(value):
+        style: str | None = '"'
+    elif "\n" in value and "\r" not in value:
+        style = "|"
+    else:
+        style = None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -30,8 +30,8 @@ REQUEST_HEADERS = {
     "openai": (("content-type", "application/json"), ("authorization", "Bearer sk-demo")),
     "anthropic": (
         ("content-type", "application/json"),
-        ("anthropic-version", "2023-06-01"),
-        ("x-api-key", "sk-ant-demo"),
+        ("anthropic-version", "2026-10-21"),
+        ("authorization", "Bearer sk-ant-demo"),
     ),
 }
 HEADERS_AT_S = 0.031  # one round trip on a good connection before the response head

@@ -215,3 +215,11 @@ def test_emoji_and_other_non_bmp_text_stays_text() -> None:
     assert "🚀" in text
     assert "\\U" not in text
     assert loads(text).interactions[0].response.body == body
+
+
+@pytest.mark.parametrize("text", ["\x85𐀀", "a\u2028b 🚀", "line\u2029end", "\ufeffbom", "nel\x85\n🚀"])
+def test_yaml_line_break_characters_survive_both_emitters(text: str) -> None:
+    """Found by hypothesis: the pure-Python emitter folded NEL next to an emoji."""
+    body = text.encode("utf-8")
+    interaction = Interaction(Request("GET", "http://x/"), Response(200, (), 0.0, cut(body, [], [0.1])))
+    assert loads(dumps(Cassette([interaction]))).interactions[0].response.body == body

@@ -3,7 +3,7 @@ every cassette round-trips to the identical object and the identical file."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chunktape import Cassette, Chunk, Interaction, ReplayPolicy, Request, Response, build_schedule
@@ -50,7 +50,6 @@ def _interaction(chunks: tuple[Chunk, ...], content_type: str | None, request_bo
     )
 
 
-@settings(max_examples=300, deadline=None)
 @given(chunked(), SPLITS, FAULTS, st.integers(0, 2**32))
 def test_every_split_reassembles_the_identical_bytes(
     data: tuple[bytes, tuple[Chunk, ...]], split: str, fault: str | None, seed: int
@@ -69,7 +68,6 @@ def test_every_split_reassembles_the_identical_bytes(
         assert body.startswith(faulty.body)
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     chunked(),
     CONTENT_TYPES,
@@ -90,7 +88,6 @@ def test_any_cassette_round_trips_to_identical_object_and_file(
     assert dumps(loaded) == text
 
 
-@settings(max_examples=500, deadline=None)
 @given(bodies, CONTENT_TYPES)
 def test_body_encoding_is_byte_exact(body: bytes, content_type: str | None) -> None:
     assert decode_body(encode_body(body, content_type)) == body
