@@ -1,0 +1,229 @@
+"""`chunktape inspect`: what a cassette holds and how its chunks arrived, at a glance.
+
+A summary table, a timeline with one row per interaction (chunk marks scaled to the
+width), and per interaction a chunk list with gap bars and a preview of where each
+chunk was cut. Plain text; falls back to ASCII when the terminal cannot show the glyphs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import shutil
+import sys
+import unicodedata
+from dataclasses import dataclass
+
+import click
+
+from chunktape.cassette import Cassette, Interaction
+from chunktape.cassette_file import load_cassette
+from chunktape.commands.common import exits_cleanly
+from chunktape.commands.paths import cassette_paths
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    chunk: str = "▮"
+    line: str = "─"
+    cut: str = "✕"
+    bar: str = "█"
+    more: str = "…"
+
+
+ASCII = Glyphs(chunk="|", line="-", cut="X", bar="#", more="...")
+
+
+@click.command(name="inspect")
+@click.argument("path", metavar="PATH")
+@click.option("--width", type=click.IntRange(40, 400), default=None, help="Columns to draw in [default: terminal].")
+@exits_cleanly
+def inspect_command(path: str, width: int | None) -> None:
+    """Show a cassette's interactions as a table and a timeline of chunk arrivals.
+
+    \b
+    Example:
+      chunktape inspect cassettes/gemini_stream.yaml
+      chunktape inspect cassettes/ --width 100
+    """
+    columns = width or max(60, min(160, shutil.get_terminal_size((100, 24)).columns))
+    encoding = _usable(sys.stdout.encoding)
+    glyphs = Glyphs() if _can_encode("".join(vars(Glyphs()).values()), encoding) else ASCII
+    reports = [render(load_cassette(one), columns, glyphs) for one in cassette_paths([path])]
+    text = "\n\n".join(reports)
+    if not _can_encode(text, encoding):  # CJK text on an ASCII terminal: escape, never crash
+        text = text.encode(encoding, errors="backslashreplace").decode(encoding)
+    click.echo(text)
+
+
+def _usable(encoding: str | None) -> str:
+    try:
+        return codecs.lookup(encoding or "ascii").name
+    except LookupError:
+        return "ascii"
+
+
+def _can_encode(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def render(cassette: Cassette, width: int, glyphs: Glyphs = Glyphs()) -> str:
+    """The whole report for one cassette, as text."""
+    count = len(cassette)
+    title = f"{cassette.path}: {count} interaction{'' if count == 1 else 's'}"
+    if not count:
+        return title
+    parts = [title, "", summary_table(cassette), "", timeline(cassette, width, glyphs)]
+    for index, interaction in enumerate(cassette.interactions, start=1):
+        parts += ["", chunk_list(index, interaction, width, glyphs)]
+    return "\n".join(parts)
+
+
+def _ms(seconds: float) -> str:
+    milliseconds = seconds * 1000
+    return f"{milliseconds:.1f} ms" if milliseconds < 10 else f"{milliseconds:.0f} ms"
+
+
+def _target(interaction: Interaction) -> str:
+    request = interaction.request
+    return request.path + (f"?{request.query}" if request.query else "")
+
+
+def _clip(text: str, width: int, more: str) -> str:
+    return text if len(text) <= width else text[: max(0, width - len(more))] + more
+
+
+def summary_table(cassette: Cassette) -> str:
+    header = ("#", "method", "path", "status", "chunks", "bytes", "first byte", "total", "ended")
+    rows = [header]
+    for index, interaction in enumerate(cassette.interactions, start=1):
+        response = interaction.response
+        first = _ms(response.chunks[0].at_s) if response.chunks else "-"
+        rows.append(
+            (
+                str(index),
+                interaction.request.method,
+                _clip(_target(interaction), 60, "..."),
+                str(response.status),
+                str(len(response.chunks)),
+                f"{len(response.body):,}",
+                first,
+                _ms(response.end_s),
+                response.ended,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    right_aligned = {0, 3, 4, 5, 6, 7}
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(w) if i in right_aligned else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def timeline(cassette: Cassette, width: int, glyphs: Glyphs) -> str:
+    """One row per interaction: the open connection as a line, each chunk as a mark."""
+    label_width = len(str(len(cassette))) + 2
+    columns = max(10, width - label_width)
+    span = max((i.response.end_s for i in cassette.interactions), default=0.0) or 1e-3
+    legend = f"H headers, {glyphs.chunk} chunk (2-9 several in one column), {glyphs.cut} cut"
+    lines = [f"timeline: 0 to {_ms(span)}, one column = {_ms(span / columns)}; {legend}"]
+    for index, interaction in enumerate(cassette.interactions, start=1):
+        response = interaction.response
+
+        def column(seconds: float) -> int:
+            return min(columns - 1, int(seconds / span * columns + 1e-9))  # 0.3 / 0.4 * 40 is 29.999...
+
+        row = [" "] * columns
+        for position in range(column(response.headers_at_s), column(response.end_s) + 1):
+            row[position] = glyphs.line
+        row[column(response.headers_at_s)] = "H"
+        counts: dict[int, int] = {}
+        for chunk in response.chunks:
+            counts[column(chunk.at_s)] = counts.get(column(chunk.at_s), 0) + 1
+        for position, count in counts.items():
+            row[position] = glyphs.chunk if count == 1 else (str(count) if count < 10 else "+")
+        if response.ended == "cut":
+            row[column(response.end_s)] = glyphs.cut
+        lines.append(f"{index:>{label_width - 2}}  " + "".join(row).rstrip())
+    return "\n".join(lines)
+
+
+def chunk_list(index: int, interaction: Interaction, width: int, glyphs: Glyphs) -> str:
+    """Each chunk: when, the gap before it (with a bar), its size, and where it was cut."""
+    response = interaction.response
+    title = f"#{index} {interaction.request.method} {_target(interaction)} -> {response.status}"
+    lines = [_clip(title, width, glyphs.more), f"   headers at {_ms(response.headers_at_s)}"]
+    if not response.chunks:
+        lines.append("   (no body)")
+    gaps = []
+    previous = response.headers_at_s
+    for chunk in response.chunks:
+        gaps.append(chunk.at_s - previous)
+        previous = chunk.at_s
+    longest = max(gaps, default=0.0) or 1e-9
+    bar_width = 20
+    lines.append(f"   {'chunk':>5}  {'at':>9}  {'gap':>9}  {'bytes':>7}  {'':<{bar_width}}  data")
+    for number, (chunk, gap) in enumerate(zip(response.chunks, gaps, strict=True), start=1):
+        bar = glyphs.bar * round(gap / longest * bar_width)
+        preview_width = max(10, width - (3 + 5 + 2 + 9 + 2 + 9 + 2 + 7 + 2 + bar_width + 2))
+        preview = _clip_middle(_show_bytes(chunk.data), preview_width, glyphs.more)
+        lines.append(
+            f"   {number:>5}  {_ms(chunk.at_s):>9}  {'+' + _ms(gap):>9}  {len(chunk.data):>7,}  {bar:<{bar_width}}  {preview}"
+        )
+    ending = f"   ended {response.ended} at {_ms(response.end_s)}"
+    lines.append(ending + (" (the upstream closed mid-body)" if response.ended == "cut" else ""))
+    return "\n".join(lines)
+
+
+def _cells(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _clip_middle(text: str, width: int, more: str) -> str:
+    """Head and tail of `text` within `width` terminal cells (CJK counts two): both ends of
+    a chunk are where its boundaries are."""
+    if sum(_cells(c) for c in text) <= width:
+        return text
+    budget = max(2, width - len(more) - 2)
+    head: list[str] = []
+    tail: list[str] = []
+    used = 0
+    left, right = 0, len(text) - 1
+    while left <= right:
+        char = text[left] if len(head) <= len(tail) else text[right]
+        if used + _cells(char) > budget:
+            break
+        used += _cells(char)
+        if len(head) <= len(tail):
+            head.append(char)
+            left += 1
+        else:
+            tail.append(char)
+            right -= 1
+    return "".join(head) + f" {more} " + "".join(reversed(tail))
+
+
+_ESCAPES = {"\\": "\\\\", "\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def _show_bytes(data: bytes) -> str:
+    """The chunk as text with line ends and split characters visible (as \\xNN), so cuts show."""
+    shown = []
+    for char in data.decode("utf-8", errors="surrogateescape"):
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            shown.append(f"\\x{code - 0xDC00:02x}")
+        elif char in _ESCAPES:
+            shown.append(_ESCAPES[char])
+        elif code < 0x20 or code == 0x7F:
+            shown.append(f"\\x{code:02x}")
+        else:
+            shown.append(char)
+    return "".join(shown)

@@ -1,0 +1,106 @@
+"""`chunktape serve`: replay cassettes over real HTTP until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+import click
+
+from chunktape.cassette_file import load_cassette
+from chunktape.commands.common import exits_cleanly, fail, knob_options, policy_from_options
+from chunktape.commands.paths import cassette_paths
+from chunktape.matching import MATCH_FIELDS, MatchRules
+from chunktape.replay.player import CassettePlayer
+from chunktape.replay.server import ReplayServer
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), show_default=True, help="Port; 0 picks a free one.")
+@knob_options
+@click.option(
+    "--match-on",
+    default=None,
+    help=f"Comma-separated request parts that must match: any of {', '.join(MATCH_FIELDS)} "
+    "[default: method,path,query,body].",
+)
+@click.option(
+    "--ignore", multiple=True, help="Query parameter or JSON body field to leave out of matching (repeatable)."
+)
+@exits_cleanly
+def serve(
+    paths: tuple[str, ...],
+    host: str,
+    port: int,
+    speed: str,
+    split: str,
+    delay: tuple[str, ...],
+    fault: str | None,
+    seed: str,
+    match_on: str | None,
+    ignore: tuple[str, ...],
+) -> None:
+    """Serve cassettes over HTTP, chunk by chunk, at the recorded rhythm or with chaos.
+
+    PATH is a cassette file or a directory of them (*.yaml, *.yml). Once listening, one
+    line ending with the base URL is printed to stdout; point any client at that URL.
+    A request that matches nothing gets a 404 naming the closest recorded request.
+
+    \b
+    Example:
+      chunktape serve cassettes/ --port 0 --split utf8 --delay first:300ms
+      chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault disconnect:2
+    """
+    policy = policy_from_options(speed, split, delay, fault, seed)
+    rules = MatchRules.build(match_on, ignore)
+    cassettes = [load_cassette(path) for path in cassette_paths(paths)]
+    player = CassettePlayer(cassettes, policy, rules)
+    server = ReplayServer(player, host=host, port=port)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _log_to_stderr():
+            server.start()
+            count = player.interaction_count
+            click.echo(f"chunktape: replaying with {policy.describe()}", err=True)
+            click.echo(f"chunktape: serving {count} interaction{'' if count == 1 else 's'} on {server.base_url}")
+            sys.stdout.flush()
+            while not stopping.wait(0.25):
+                if not server.running:
+                    fail("the replay server stopped unexpectedly")
+            server.stop()
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _log_to_stderr() -> Iterator[None]:
+    """Misses go to stderr, one message each; uvicorn speaks up only for errors."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("chunktape: %(message)s"))
+    chunktape_log, uvicorn_log = logging.getLogger("chunktape"), logging.getLogger("uvicorn.error")
+    saved = (chunktape_log.level, chunktape_log.propagate, uvicorn_log.level)
+    chunktape_log.addHandler(handler)
+    chunktape_log.setLevel(logging.INFO)
+    chunktape_log.propagate = False
+    uvicorn_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        chunktape_log.removeHandler(handler)
+        chunktape_log.setLevel(saved[0])
+        chunktape_log.propagate = saved[1]
+        uvicorn_log.setLevel(saved[2])

@@ -1,0 +1,106 @@
+"""`chunktape validate`: is each cassette well-formed, byte-exact and free of secrets?
+
+Meant for CI over a cassette directory: one line per file, exit 0 when all pass,
+1 when a check failed, 2 when a file cannot be read or parsed at all.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from chunktape.cassette import Cassette
+from chunktape.cassette_file import dumps, load_cassette, loads
+from chunktape.commands.common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
+from chunktape.commands.paths import cassette_paths
+from chunktape.errors import CassetteError
+from chunktape.redaction import Redactor
+from chunktape.secrets_scan import scan_text
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--redact-header", "redact", multiple=True, help="Another secret name to check for (repeatable).")
+def validate(paths: tuple[str, ...], redact: tuple[str, ...]) -> None:
+    """Check cassettes: schema, byte-exact round-trip, and leaked secrets.
+
+    PATH is a cassette file or a directory of them (*.yaml, *.yml). A cassette passes
+    when it loads, saving it again would give the very same file, and nothing in it looks
+    like an API key, a bearer token or an unredacted secret header or ?key= value.
+
+    \b
+    Example:
+      chunktape validate cassettes/
+      chunktape validate tests/cassettes/test_chat.yaml --redact-header x-my-token
+    """
+    worst = EXIT_OK
+    for path_argument in paths:
+        try:
+            files = cassette_paths([path_argument])
+        except CassetteError as exc:
+            click.echo(f"FAIL {exc}")
+            worst = EXIT_BAD_INPUT
+            continue
+        for path in files:
+            try:
+                cassette = load_cassette(path)
+            except CassetteError as exc:
+                click.echo(f"FAIL {exc}")
+                worst = EXIT_BAD_INPUT
+                continue
+            problems = check(cassette, _text_of(path), redact)
+            if problems:
+                click.echo(f"FAIL {path}: {'; '.join(problems)}")
+                worst = max(worst, EXIT_CHECK_FAILED)
+            else:
+                count = len(cassette)
+                click.echo(f"ok {path} ({count} interaction{'' if count == 1 else 's'})")
+    sys.exit(worst)
+
+
+def _text_of(path: str) -> str:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> list[str]:
+    """What is wrong with a cassette that loaded: an empty list when nothing is.
+
+    Chunk sizes adding up to the body is already enforced by loading. A leaked secret also
+    changes the file on saving (it gets redacted); that is reported once, as the leak.
+    """
+    problems: list[str] = []
+    redactor = Redactor(extra_names)
+    dumped = dumps(cassette, redact=extra_names)
+    expected = Cassette([redactor.interaction(interaction) for interaction in cassette.interactions])
+    again = loads(dumped, cassette.path or "<cassette>")
+    findings = scan_text(text, redactor)
+    if again != expected:
+        first = next(
+            (
+                n
+                for n, (a, b) in enumerate(zip(again.interactions, expected.interactions, strict=False), start=1)
+                if a != b
+            ),
+            min(len(again), len(expected)) + 1,
+        )
+        problems.append(f"not byte-exact: saving and loading again changes interaction #{first}")
+    else:
+        changed = _changed_lines(dumped, text) - {finding.line for finding in findings}
+        if changed:
+            problems.append(f"not round-trip stable: saving it again would change line {min(changed)}")
+    if findings:
+        shown = ", ".join(str(finding) for finding in findings[:5])
+        more = f" and {len(findings) - 5} more" if len(findings) > 5 else ""
+        problems.append(f"leaked secret: {shown}{more}")
+    return problems
+
+
+def _changed_lines(one: str, other: str) -> set[int]:
+    """Line numbers that differ; from the first shifted line on when the line counts differ."""
+    one_lines, other_lines = one.splitlines(keepends=True), other.splitlines(keepends=True)
+    changed = {n for n, (a, b) in enumerate(zip(one_lines, other_lines, strict=False), start=1) if a != b}
+    if len(one_lines) != len(other_lines):
+        changed.add(min(len(one_lines), len(other_lines)) + 1)
+    return changed

@@ -1,0 +1,96 @@
+"""Plays one Schedule onto an ASGI connection: the head, each step as its own body message
+at its own moment, and the ending, a clean end of body or a cut of the connection.
+
+Each step is one `http.response.body` message, which uvicorn writes to the socket at once
+(asyncio sets TCP_NODELAY), so the client sees the recorded chunk boundaries and rhythm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Literal
+
+from chunktape.schedule import Schedule
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Outcome = Literal["complete", "cut"]
+
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+)
+
+# asyncio wakes up on whole milliseconds, up to ~1 ms late: sleep until just before the
+# deadline, then yield to the loop until it passes. Only a few waits at once may do the
+# final yielding, so a server with a thousand open streams never busy-waits.
+_SPIN_MARGIN_S = 0.0012
+_MAX_SPINNING = 8
+
+
+class Clock:
+    """Waits for deadlines on `time.perf_counter()` with sub-millisecond precision when idle."""
+
+    def __init__(self) -> None:
+        self._spinning = 0
+
+    async def sleep_until(self, deadline: float) -> None:
+        remaining = deadline - time.perf_counter()
+        if remaining > _SPIN_MARGIN_S:
+            await asyncio.sleep(remaining - _SPIN_MARGIN_S)
+            remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return
+        if self._spinning >= _MAX_SPINNING:  # counted after the long sleep, so the cap holds
+            await asyncio.sleep(remaining)
+            return
+        self._spinning += 1
+        try:
+            while time.perf_counter() < deadline:
+                await asyncio.sleep(0)
+        finally:
+            self._spinning -= 1
+
+
+def wire_headers(schedule: Schedule) -> list[tuple[bytes, bytes]]:
+    """The recorded headers fit for this connection.
+
+    Hop-by-hop headers belonged to the recorded connection, not this one. Content-Length
+    is kept only when it is true of what will be sent: equal to the body for a complete
+    response, or larger than what is sent before a cut (the client then sees a short body,
+    exactly as when the upstream dropped). Otherwise the body goes chunked. Content-Encoding
+    is kept: the bytes are stored exactly as they were received.
+    """
+    sent = sum(len(step.data) for step in schedule.steps)
+    headers: list[tuple[bytes, bytes]] = []
+    declared: int | None = None
+    for name, value in schedule.headers:
+        lowered = name.lower()
+        if lowered in HOP_BY_HOP:
+            continue
+        if lowered == "content-length":
+            declared = int(value) if value.strip().isdigit() else None
+            continue
+        headers.append((lowered.encode("latin-1"), value.encode("latin-1")))
+    consistent = declared == sent if schedule.ending == "complete" else declared is not None and declared > sent
+    if consistent:
+        headers.append((b"content-length", str(declared).encode("ascii")))
+    return headers
+
+
+async def emit(schedule: Schedule, started: float, send: Send, clock: Clock) -> Outcome:
+    """Send `schedule` with every time measured from `started` (a perf_counter reading).
+
+    Returns "cut" when the connection must now be dropped without ending the body; the
+    caller returns from the ASGI app and the server closes the transport mid-body.
+    """
+    await clock.sleep_until(started + schedule.headers_at_s)
+    await send({"type": "http.response.start", "status": schedule.status, "headers": wire_headers(schedule)})
+    for step in schedule.steps:
+        await clock.sleep_until(started + step.at_s)
+        await send({"type": "http.response.body", "body": step.data, "more_body": True})
+    await clock.sleep_until(started + schedule.end_at_s)
+    if schedule.ending == "disconnect":
+        return "cut"
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    return "complete"

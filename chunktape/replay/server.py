@@ -1,0 +1,171 @@
+"""A real HTTP replay server on uvicorn, for any client in any language.
+
+    with ReplayServer(CassettePlayer([Cassette.load("cassettes/gemini_stream.yaml")])) as server:
+        client = genai.Client(api_key="test", http_options=types.HttpOptions(base_url=server.base_url))
+
+It runs in a background thread with its own event loop, so sync tests can use it. One
+server can answer for many players at once: `mount()` gives each its own base URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from chunktape.errors import ChunktapeError
+from chunktape.replay.asgi import MOUNT_PREFIX, Mount, ReplayApp, install_log_filter
+from chunktape.replay.player import CassettePlayer
+
+_START_TIMEOUT_S = 10.0
+_GRACE_S = 1  # whole seconds: uvicorn takes an int
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn that leaves signals alone: whoever owns the process decides when to stop."""
+
+    def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+        pass
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def]  # uvicorn >= 0.29
+        yield
+
+
+class ReplayServer:
+    """Serves cassettes over HTTP/1.1 with real chunked streaming, timing and faults."""
+
+    def __init__(
+        self,
+        player: CassettePlayer | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        fallback_url: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.app = ReplayApp(Mount(player, fallback_url))
+        self._server: _Uvicorn | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def player(self) -> CassettePlayer | None:
+        return self.app.root.player
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def base_url(self) -> str:
+        """The root mount, answered by the player given to the constructor."""
+        if self._server is None:
+            raise ChunktapeError("the replay server is not started; call start() or use it as a context manager")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        """Start serving in a background thread; returns once the socket is listening."""
+        if self._server is not None:
+            raise ChunktapeError("this replay server is already started")
+        install_log_filter()
+        sock = _bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            date_header=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=_GRACE_S,
+            timeout_keep_alive=30,
+        )
+        self._server = _Uvicorn(config)
+        self._thread = threading.Thread(target=self._run, args=(sock,), name="chunktape-replay-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                sock.close()
+                self._server = None
+                raise ChunktapeError(f"the replay server could not start on {self.host}:{self.port}: {self._failure}")
+            time.sleep(0.002)
+
+    def _run(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        try:
+            asyncio.run(self._serve(self._server, sock))
+        except BaseException as exc:  # reported by start() or shown by stop()
+            self._failure = exc
+
+    async def _serve(self, server: _Uvicorn, sock: socket.socket) -> None:
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            await self.app.aclose()
+
+    def stop(self) -> None:
+        """Stop accepting, give open streams a moment to finish, then close them."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(timeout=_GRACE_S + 5.0)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> ReplayServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def mount(self, player: CassettePlayer, *, fallback_url: str | None = None) -> str:
+        """A base URL with its own path prefix, answered by `player` (prefix stripped before matching)."""
+        with self._lock:
+            mount_id = secrets.token_hex(4)
+            while mount_id in self.app.mounts:
+                mount_id = secrets.token_hex(4)
+            self.app.mounts = {**self.app.mounts, mount_id: Mount(player, fallback_url)}
+        return f"{self.base_url}{MOUNT_PREFIX}{mount_id}"
+
+    def unmount(self, base_url: str) -> None:
+        """Forget a mount; its URL answers 404 from now on. Unknown URLs are ignored."""
+        mount_id = base_url.rstrip("/").rpartition(MOUNT_PREFIX)[2]
+        with self._lock:
+            self.app.mounts = {k: v for k, v in self.app.mounts.items() if k != mount_id}
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before starting uvicorn, so `--port 0` yields its real port with no race.
+
+    The protocol must be named: asyncio sets TCP_NODELAY on accepted connections only when
+    the socket's proto is IPPROTO_TCP, and without it Nagle's algorithm holds a small chunk
+    back until the client ACKs the previous one, merging chunks and shifting their times.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ChunktapeError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port") from None
+    sock.setblocking(False)
+    return sock
