@@ -18,6 +18,7 @@ from google.genai import types
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTE = ROOT / "cassettes" / "gemini_stream.yaml"
+PROMPT = "用两种语言写三段很短的话，测试流式输出。"  # the request the cassette recorded
 
 
 def start_server(knobs: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -40,9 +41,7 @@ def main() -> int:
         print("[client] generate_content_stream(model='gemini-2.5-flash') ...\n")
         last = None
         try:
-            for chunk in client.models.generate_content_stream(
-                model="gemini-2.5-flash", contents="Write two short paragraphs in Chinese about streams."
-            ):
+            for chunk in client.models.generate_content_stream(model="gemini-2.5-flash", contents=PROMPT):
                 at_ms = (time.perf_counter() - started) * 1000
                 print(f"  +{at_ms:7.1f} ms  {chunk.text!r}", flush=True)
                 last = chunk
