@@ -1,0 +1,89 @@
+"""`chunktape record`: a recording proxy (reverse or forward) in front of a real upstream."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from chunktape.commands.common import exits_cleanly
+from chunktape.errors import RecordingError
+from chunktape.recorder.settings import RecordSettings, parse_upstream
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--upstream",
+    default=None,
+    metavar="URL",
+    help="Record in reverse mode in front of this http(s)://host[:port]. Without it: a forward proxy.",
+)
+@click.option("--cassette", required=True, metavar="PATH", help="Cassette file to write (YAML).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), show_default=True, help="Port; 0 picks a free one.")
+@click.option(
+    "--redact-header",
+    "redact",
+    multiple=True,
+    metavar="NAME",
+    help="Another header (also query parameter, JSON field) to redact, on top of the default secrets (repeatable).",
+)
+@click.option("--append", is_flag=True, help="Keep the interactions already in the cassette; add new ones after them.")
+@click.option(
+    "--ssl-insecure", is_flag=True, help="Do not verify the upstream's TLS certificate (local or staging servers)."
+)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND ARGS...]")
+@exits_cleanly
+def record(
+    upstream: str | None,
+    cassette: str,
+    host: str,
+    port: int,
+    redact: tuple[str, ...],
+    append: bool,
+    ssl_insecure: bool,
+    command: tuple[str, ...],
+) -> None:
+    """Record every exchange through this proxy, with each chunk's bytes and timing.
+
+    Responses stream through untouched while being recorded; each finished exchange is
+    written to the cassette at once (atomically, secrets redacted). Once listening, one
+    line ending with the local URL is printed to stdout. SIGINT or SIGTERM stops cleanly.
+
+    With -- COMMAND, the command runs with CHUNKTAPE_BASE_URL (reverse mode) or
+    HTTPS_PROXY, HTTP_PROXY, SSL_CERT_FILE and REQUESTS_CA_BUNDLE (forward mode) set, and
+    record exits with its status. Forward mode's CA lives in ~/.chunktape/mitmproxy
+    (or $CHUNKTAPE_MITMPROXY_CONFDIR).
+
+    \b
+    Example:
+      chunktape record --upstream https://generativelanguage.googleapis.com \\
+          --cassette cassettes/gemini.yaml --port 0 -- pytest tests/test_chat.py
+      chunktape record --cassette cassettes/tool.yaml -- python my_tool.py
+    """
+    if upstream is not None:
+        parse_upstream(upstream)  # bad input is reported before anything starts
+    settings = RecordSettings(
+        cassette=cassette,
+        upstream=upstream,
+        host=host,
+        port=port,
+        redact=redact,
+        append=append,
+        ssl_insecure=ssl_insecure,
+    )
+    try:
+        from chunktape.recorder.session import log_to_stderr, run_session  # mitmproxy loads only now
+    except ImportError as exc:
+        raise RecordingError(
+            f"recording needs mitmproxy ({exc}); install it: pip install 'chunktape[record]'"
+        ) from None
+
+    log_to_stderr()
+    status = run_session(settings, command, announce=_announce)
+    sys.exit(status)
+
+
+def _announce(line: str) -> None:
+    click.echo(line)
+    sys.stdout.flush()

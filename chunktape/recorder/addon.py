@@ -1,0 +1,219 @@
+"""The chunktape mitmproxy addon: streams every response through untouched and records it.
+
+Use it from the CLI (`chunktape record`), from Python (`chunktape.recorder.Recorder`), or
+load it into mitmproxy yourself::
+
+    mitmdump -s chunktape/recorder/addon.py --mode reverse:https://generativelanguage.googleapis.com \\
+        --set chunktape_cassette=cassettes/gemini.yaml --set chunktape_redact=x-session-id,user_id
+
+Options (declared in `load`):
+
+- `chunktape_cassette=PATH`: the cassette file to write (required).
+- `chunktape_redact=NAME,NAME`: header, query and JSON field names to redact on top of
+  the defaults (authorization, x-goog-api-key, x-api-key, api-key, cookies, ?key=...).
+- `chunktape_append=true`: keep the interactions already in the file, add new ones after.
+
+mitmproxy's own `ssl_insecure=true` skips upstream certificate checks (local test servers).
+Loaded with `-s`, the addon runs after mitmproxy's built-in addons, so a response header
+they rewrite is recorded rewritten: in reverse mode that is Alt-Svc, unless
+`keep_alt_svc_header=true`. (`chunktape record` puts the addon first instead.)
+
+How it works: in `responseheaders` the addon sets `flow.response.stream` to a callable
+that notes each chunk's arrival time and returns its bytes unchanged, so the client gets
+every chunk when the upstream sends it (nothing is buffered). When the response ends
+(`response` hook) or the upstream cuts it (`error` hook after the head arrived, recorded
+as `ended: cut`), the interaction is saved atomically, redacted, before the client sees
+the end of the response (for chunked and HTTP/2 bodies; a Content-Length body is complete
+for the client at its last byte, a moment before the write lands). A client that hangs up
+mid-stream also leaves a cut recording: replay gives what the upstream had sent by then,
+and a client that stopped reading there never notices the difference. Exchanges still
+open when the recorder stops are not recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+from mitmproxy import ctx, http
+from mitmproxy.proxy.mode_specs import ReverseMode
+from mitmproxy.proxy.server_hooks import ServerConnectionHookData
+
+from chunktape.cassette import Headers, Interaction, Request
+from chunktape.errors import ChunktapeError
+from chunktape.recorder.capture import ExchangeCapture
+from chunktape.recorder.writer import CassetteWriter, WriterClosed
+
+logger = logging.getLogger("chunktape.recorder")
+
+
+def _headers(fields: tuple[tuple[bytes, bytes], ...]) -> Headers:
+    """Header pairs in wire order; latin-1 keeps every byte, as the replay transports do."""
+    return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in fields)
+
+
+def _request(flow: http.HTTPFlow) -> Request:
+    request = flow.request
+    return Request(
+        method=request.method,
+        url=request.url,
+        headers=_headers(request.headers.fields),
+        body=request.raw_content or b"",
+    )
+
+
+def _frame_for_http1_client(flow: http.HTTPFlow) -> None:
+    """Give an HTTP/2 upstream's body chunked framing towards an HTTP/1.1 client.
+
+    mitmproxy passes such a response on with neither Content-Length nor chunked framing,
+    so the body ends when the connection closes: a stream the upstream cut would look
+    complete to the client, and the end could not wait for the cassette write. Chunked
+    framing is what an HTTP/1.1 upstream would have sent. Only the client's copy of the
+    head changes; the cassette keeps the upstream's headers as they arrived.
+    """
+    response = flow.response
+    if (
+        response is not None
+        and (response.is_http2 or response.is_http3)
+        and flow.request.http_version.startswith("HTTP/1")
+        and flow.request.method.upper() != "HEAD"
+        and response.status_code >= 200
+        and response.status_code not in (204, 304)
+        and "content-length" not in response.headers
+        and "transfer-encoding" not in response.headers
+    ):
+        response.headers["transfer-encoding"] = "chunked"
+
+
+def _describe(interaction: Interaction) -> str:
+    request, response = interaction.request, interaction.response
+    ending = "" if response.ended == "complete" else ", cut"
+    return f"{request.method} {request.url} -> {response.status} ({len(response.chunks)} chunks{ending})"
+
+
+class ChunktapeRecorder:
+    """Records every HTTP exchange into one cassette. Pass a writer to use it programmatically;
+    without one it opens the cassette named by the `chunktape_cassette` option."""
+
+    def __init__(self, writer: CassetteWriter | None = None) -> None:
+        self._writer = writer
+        self._owns_writer = writer is None
+        self._captures: dict[str, ExchangeCapture] = {}
+
+    @property
+    def writer(self) -> CassetteWriter | None:
+        return self._writer
+
+    # ------------------------------------------------------------ lifecycle
+
+    def load(self, loader: Any) -> None:
+        loader.add_option("chunktape_cassette", str, "", "Cassette file (YAML) that chunktape records into.")
+        loader.add_option(
+            "chunktape_redact",
+            str,
+            "",
+            "Comma-separated header, query and JSON field names to redact, on top of the default secrets.",
+        )
+        loader.add_option(
+            "chunktape_append", bool, False, "Keep the interactions already in the cassette and add new ones after."
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if not self._owns_writer:
+            return
+        path = ctx.options.chunktape_cassette
+        redact = tuple(name.strip() for name in ctx.options.chunktape_redact.split(",") if name.strip())
+        if self._writer is not None and "chunktape_redact" in updated:
+            self._writer.redact = redact
+        if not path or not updated & {"chunktape_cassette", "chunktape_append"}:
+            return
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        # a cassette this process already recorded into is continued, never started over
+        append = ctx.options.chunktape_append or os.path.abspath(path) in CassetteWriter.opened_paths
+        try:
+            self._writer = CassetteWriter(path, redact=redact, append=append)
+        except ChunktapeError as exc:
+            logger.error("chunktape: %s", exc)  # an error at startup makes mitmdump exit
+
+    def running(self) -> None:
+        if self._writer is None and not ctx.options.chunktape_cassette:
+            logger.error("chunktape: no cassette to record into; add --set chunktape_cassette=PATH")
+
+    def done(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            if self._owns_writer:
+                logger.info("%d interactions written to %s", self._writer.recorded, self._writer.path)
+
+    # ------------------------------------------------------------ connections
+
+    def server_connect(self, data: ServerConnectionHookData) -> None:
+        """Offer HTTP/2 to TLS upstreams in reverse mode.
+
+        mitmproxy mirrors the client's ALPN upstream; a plain-HTTP client (the usual case in
+        reverse mode) offers none, so the upstream would fall back to HTTP/1.1 and an
+        h2-only upstream would fail. mitmproxy translates HTTP/1.1 <-> HTTP/2 per stream.
+        """
+        server, client = data.server, data.client
+        if (
+            ctx.options.http2
+            and isinstance(client.proxy_mode, ReverseMode)
+            and client.proxy_mode.scheme == "https"
+            and not client.tls
+            and not server.alpn_offers
+        ):
+            server.alpn_offers = (b"h2", b"http/1.1")
+
+    # ------------------------------------------------------------ exchanges
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if self._writer is not None:
+            self._captures[flow.id] = ExchangeCapture(_request(flow))
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        capture = self._captures.get(flow.id)
+        response = flow.response
+        if capture is None or response is None:
+            return
+        capture.response_head(response.status_code, _headers(response.headers.fields), response.http_version)
+        response.stream = capture.on_chunk
+        _frame_for_http1_client(flow)
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        capture = self._captures.pop(flow.id, None)
+        if capture is None or not capture.has_response_head:
+            return
+        if capture.status == 101:
+            logger.warning("not recorded (protocol upgrade): %s", capture.request.url)
+            return
+        await self._save(capture.finish("complete"))
+
+    async def error(self, flow: http.HTTPFlow) -> None:
+        capture = self._captures.pop(flow.id, None)
+        if capture is None:
+            return
+        message = flow.error.msg if flow.error else "unknown error"
+        if not capture.has_response_head:
+            logger.warning("not recorded, no response: %s %s (%s)", flow.request.method, flow.request.url, message)
+            return
+        await self._save(capture.finish("cut"), f" ({message})")
+
+    async def _save(self, interaction: Interaction, note: str = "") -> None:
+        """Wait until it is on disk (off the event loop), so a client that saw the end knows it is kept."""
+        if self._writer is None:
+            return
+        try:
+            await asyncio.wrap_future(self._writer.add(interaction))
+        except WriterClosed:
+            logger.info("not recorded, the recorder stopped before the end: %s", _describe(interaction))
+        except Exception:
+            return  # the writer has logged why
+        else:
+            logger.info("recorded %s%s", _describe(interaction), note)
+
+
+addons = [ChunktapeRecorder()]

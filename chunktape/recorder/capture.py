@@ -1,0 +1,65 @@
+"""One exchange as it happens: the request, then the response head, then each chunk with its time.
+
+Kept free of mitmproxy types so it can be tested with plain values. The hot path is
+`on_chunk`, called by mitmproxy for every piece of the response body on its way to the
+client: it reads the clock, keeps a reference to the bytes, and hands them back untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from chunktape.cassette import Chunk, Ending, Headers, Interaction, Request, Response
+from chunktape.recorder.decoding import decoded_response
+
+Clock = Callable[[], float]
+
+
+class ExchangeCapture:
+    """Times are `clock()` seconds since `started`, the moment the request left for the upstream."""
+
+    def __init__(self, request: Request, *, clock: Clock = time.perf_counter) -> None:
+        self.request = request
+        self._clock = clock
+        self.started = clock()
+        self.status: int | None = None
+        self.headers: Headers = ()
+        self.http_version = "HTTP/1.1"
+        self.headers_at_s = 0.0
+        self._pieces: list[tuple[float, bytes]] = []
+
+    @property
+    def has_response_head(self) -> bool:
+        return self.status is not None
+
+    def response_head(self, status: int, headers: Headers, http_version: str) -> None:
+        self.headers_at_s = self._clock() - self.started
+        self.status = status
+        self.headers = headers
+        self.http_version = http_version
+
+    def on_chunk(self, data: bytes) -> bytes:
+        """mitmproxy's `flow.response.stream` callable: note the chunk, pass it on unchanged.
+
+        mitmproxy calls it once more with b"" when the body ends; that is not a chunk."""
+        if data:
+            self._pieces.append((self._clock() - self.started, data))
+        return data
+
+    def finish(self, ended: Ending) -> Interaction:
+        """The finished interaction; a compressed body is stored decoded (see decoding.py)."""
+        ended_at_s = self._clock() - self.started
+        if self.status is None:
+            raise ValueError("no response head was captured; nothing to record")
+        chunks = tuple(Chunk(at_s=at_s, data=data) for at_s, data in self._pieces)
+        response = Response(
+            status=self.status,
+            headers=self.headers,
+            headers_at_s=self.headers_at_s,
+            chunks=chunks,
+            ended=ended,
+            ended_at_s=max(ended_at_s, chunks[-1].at_s if chunks else self.headers_at_s),
+            http_version=self.http_version,
+        )
+        return Interaction(request=self.request, response=decoded_response(response))
