@@ -7,6 +7,8 @@ Data flows one way:
     cassette file -> matching -> schedule (policy + seed) -> replay/ (server or transport) -> client
 """
 
+from typing import TYPE_CHECKING
+
 from chunktape.cassette import Cassette, Chunk, Interaction, Request, Response
 from chunktape.cassette_file import load_cassette, save_cassette
 from chunktape.errors import CassetteError, ChunktapeError, KnobError, NoMatchError, RecordingError
@@ -17,7 +19,30 @@ from chunktape.replay.player import CassettePlayer
 from chunktape.replay.transport import AsyncReplayTransport, ReplayTransport
 from chunktape.schedule import Schedule, Step, build_schedule
 
+if TYPE_CHECKING:
+    from chunktape.pytest_plugin.assertions import StreamClock, observe
+    from chunktape.recorder import Recorder
+    from chunktape.replay.server import ReplayServer
+
 __version__ = "0.1.0"
+
+# The edges load on first use, so `import chunktape` never pulls in uvicorn or pytest.
+_LAZY = {
+    "ReplayServer": "chunktape.replay.server",
+    "Recorder": "chunktape.recorder",
+    "StreamClock": "chunktape.pytest_plugin.assertions",
+    "observe": "chunktape.pytest_plugin.assertions",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chunktape' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "AsyncReplayTransport",
@@ -32,16 +57,20 @@ __all__ = [
     "KnobError",
     "MatchRules",
     "NoMatchError",
+    "Recorder",
     "RecordingError",
     "Redactor",
     "ReplayPolicy",
+    "ReplayServer",
     "ReplayTransport",
     "Request",
     "Response",
     "Schedule",
     "Split",
     "Step",
+    "StreamClock",
     "build_schedule",
     "load_cassette",
+    "observe",
     "save_cassette",
 ]
