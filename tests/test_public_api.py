@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import chunktape
 
 
@@ -20,9 +22,5 @@ def test_import_chunktape_loads_no_server_proxy_or_test_framework() -> None:
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="DoesNotExist"):
         chunktape.DoesNotExist  # type: ignore[attr-defined]  # noqa: B018
-    except AttributeError as exc:
-        assert "DoesNotExist" in str(exc)
-    else:
-        raise AssertionError("chunktape.DoesNotExist should not exist")
