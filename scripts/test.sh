@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/bootstrap.sh
 echo "== ruff" >&2
 .venv/bin/ruff check .
-.venv/bin/ruff format --check chunktape tests scripts bench
+.venv/bin/ruff format --check .
 echo "== mypy" >&2
 .venv/bin/mypy
 echo "== pytest" >&2
