@@ -22,7 +22,8 @@ import httpx
 
 from chunktape.cassette import Request
 from chunktape.errors import NoMatchError
-from chunktape.replay.emit import Clock, Outcome, Send, emit
+from chunktape.replay.clock import Clock
+from chunktape.replay.emit import Outcome, Send, emit
 from chunktape.replay.forward import forward, new_client
 from chunktape.replay.player import CassettePlayer
 

@@ -7,11 +7,10 @@ Each step is one `http.response.body` message, which uvicorn writes to the socke
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 
+from chunktape.replay.clock import Clock
 from chunktape.schedule import Schedule
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -20,36 +19,6 @@ Outcome = Literal["complete", "cut"]
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 )
-
-# asyncio wakes up on whole milliseconds, up to ~1 ms late: sleep until just before the
-# deadline, then yield to the loop until it passes. Only a few waits at once may do the
-# final yielding, so a server with a thousand open streams never busy-waits.
-_SPIN_MARGIN_S = 0.0012
-_MAX_SPINNING = 8
-
-
-class Clock:
-    """Waits for deadlines on `time.perf_counter()` with sub-millisecond precision when idle."""
-
-    def __init__(self) -> None:
-        self._spinning = 0
-
-    async def sleep_until(self, deadline: float) -> None:
-        remaining = deadline - time.perf_counter()
-        if remaining > _SPIN_MARGIN_S:
-            await asyncio.sleep(remaining - _SPIN_MARGIN_S)
-            remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            return
-        if self._spinning >= _MAX_SPINNING:  # counted after the long sleep, so the cap holds
-            await asyncio.sleep(remaining)
-            return
-        self._spinning += 1
-        try:
-            while time.perf_counter() < deadline:
-                await asyncio.sleep(0)
-        finally:
-            self._spinning -= 1
 
 
 def wire_headers(schedule: Schedule) -> list[tuple[bytes, bytes]]:

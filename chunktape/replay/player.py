@@ -16,6 +16,8 @@ from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules, describe_request
 from chunktape.schedule import Schedule, build_schedule
 
+_MAX_SCHEDULES = 1024
+
 
 class CassettePlayer:
     """Thread-safe: the server calls it from many connections at once."""
@@ -38,6 +40,8 @@ class CassettePlayer:
         ]
         self._used: set[int] = set()
         self._lock = threading.Lock()
+        # keyed by id(): the responses live as long as the player, in _entries
+        self._schedules: dict[tuple[int, ReplayPolicy], Schedule] = {}
         self.misses: list[NoMatchError] = []
         """Every request this player could not answer, in order, so a test run can list them."""
 
@@ -67,7 +71,19 @@ class CassettePlayer:
 
     def play(self, request: Request, policy: ReplayPolicy | None = None) -> Schedule:
         interaction = self.find(request)
-        return build_schedule(request, interaction.response, policy or self.policy)
+        policy = policy or self.policy
+        if policy.fault is not None and policy.fault.kind == "status":
+            return build_schedule(request, interaction.response, policy)  # the error body depends on the request
+        # Otherwise a schedule depends only on the response and the policy (its rng is
+        # seeded from the policy), and is immutable: build it once, not once per request.
+        key = (id(interaction.response), policy)
+        schedule = self._schedules.get(key)
+        if schedule is None:
+            schedule = build_schedule(request, interaction.response, policy)
+            if len(self._schedules) >= _MAX_SCHEDULES:
+                self._schedules.clear()
+            self._schedules[key] = schedule
+        return schedule
 
     def reset(self) -> None:
         with self._lock:

@@ -23,11 +23,14 @@ from chunktape.cassette import Cassette, Request
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import Delay, Fault, ReplayPolicy, Split
 from chunktape.matching import MatchRules
+from chunktape.replay.clock import Clock
 from chunktape.replay.player import CassettePlayer
 from chunktape.schedule import Schedule
 
 CassetteSource = Cassette | str | Sequence[Cassette | str]
 _CUT_MESSAGE = "peer closed connection without sending complete message body (incomplete chunked read)"
+
+_async_clock = Clock()
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,7 @@ def _stream_classes(flavor_name: str) -> tuple[type[Any], type[Any]]:
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             for beat in self._beats:
-                delay = self._started + beat.at_s - time.perf_counter()
-                if delay > 0:
-                    await anyio.sleep(delay)
+                await _async_clock.sleep_until(self._started + beat.at_s)
                 if beat.kind == "data":
                     yield beat.data
                 else:
@@ -151,7 +152,8 @@ class _ReplayBase:
     def _respond(self, flavor: ModuleType, request: Any, schedule: Schedule, stream: Any) -> Any:
         return flavor.Response(
             status_code=schedule.status,
-            headers=list(schedule.headers),
+            # latin-1, as the recorder decoded them: httpx would encode str as ASCII and fail on é
+            headers=[(name.encode("latin-1"), value.encode("latin-1")) for name, value in schedule.headers],
             stream=stream,
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": schedule.reason.encode("ascii")},
@@ -198,9 +200,7 @@ class AsyncReplayTransport(_ReplayBase):
         if read_timeout is not None and wait > read_timeout:
             await anyio.sleep(read_timeout)
             raise flavor.ReadTimeout("timed out waiting for the response head (replayed delay)", request=request)
-        remaining = started + wait - time.perf_counter()
-        if remaining > 0:
-            await anyio.sleep(remaining)
+        await _async_clock.sleep_until(started + wait)
         _, async_stream = _stream_classes(flavor.__name__)
         return self._respond(flavor, request, schedule, async_stream(schedule, started, request))
 
