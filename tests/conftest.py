@@ -5,8 +5,24 @@ scripts/test.sh --hypothesis-profile=fuzz -k properties   # 20,000 examples per 
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("default", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("fuzz", max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile("default")
+
+
+@pytest.fixture
+def quiet_gc() -> Iterator[None]:
+    """For tests that time a stream: collect and freeze what earlier tests left on the heap,
+    so a full collection of it cannot land inside the measured window."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -30,7 +30,7 @@ def test_sdk_yields_the_recorded_text(name: str, split: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["gemini_stream", "anthropic_messages"])
-def test_sdk_at_speed_1_takes_the_recorded_time(name: str) -> None:
+def test_sdk_at_speed_1_takes_the_recorded_time(name: str, quiet_gc: None) -> None:
     call, expected = SYNC_CALLS[name]
     started = time.perf_counter()
     assert call(BASE_URL, client_for(name, speed=1)) == expected
@@ -70,7 +70,7 @@ async def test_async_gemini_sdk_raises_on_a_cut_stream() -> None:
             await gemini_stream_async(BASE_URL, client)
 
 
-def test_gemini_sdk_sees_the_first_text_only_after_the_slow_first_token() -> None:
+def test_gemini_sdk_sees_the_first_text_only_after_the_slow_first_token(quiet_gc: None) -> None:
     client = client_for("gemini_stream", speed=1)
     started = time.perf_counter()
     stream = genai.Client(

@@ -38,7 +38,7 @@ def test_chunks_arrive_one_by_one_with_recorded_boundaries(flavor: ModuleType) -
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
-def test_speed_1_reproduces_the_recorded_gaps(flavor: ModuleType) -> None:
+def test_speed_1_reproduces_the_recorded_gaps(flavor: ModuleType, quiet_gc: None) -> None:
     got = stream(flavor, ReplayTransport(cassette()))
     for (at, _), recorded in zip(got, TIMES, strict=True):
         assert recorded - 0.002 <= at <= recorded + 0.05
@@ -76,7 +76,7 @@ def test_unmatched_request_fails_loudly_and_never_reaches_the_network(flavor: Mo
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
-async def test_async_transport_streams_with_real_waiting(flavor: ModuleType) -> None:
+async def test_async_transport_streams_with_real_waiting(flavor: ModuleType, quiet_gc: None) -> None:
     async with flavor.AsyncClient(transport=AsyncReplayTransport(cassette())) as client:
         started = time.perf_counter()
         got = []
