@@ -71,7 +71,7 @@ def decode_body(node: object) -> bytes:
     if kind == "text":
         if not isinstance(value, str):
             raise BodyFormatError("body.text must be a string")
-        return value.encode("utf-8")
+        return _utf8(value, "body.text")
     if kind == "json":
         style = node.get("json_style", "compact")
         dump = _JSON_STYLES.get(style) if isinstance(style, str) else None
@@ -144,4 +144,11 @@ def _decode_sse(node: dict[str, Any], events: object) -> bytes:
         if not events:
             raise BodyFormatError("body.unterminated needs at least one event")
         text = text[: -len(separator)]
-    return text.encode("utf-8")
+    return _utf8(text, "body.sse_events")
+
+
+def _utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which YAML's pure-Python reader lets through
+        raise BodyFormatError(f"{what} holds a lone surrogate (an invalid \\uD800-\\uDFFF escape)") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chunktape.secrets_scan import mask_secrets
+
 
 class ChunktapeError(Exception):
     """Base of every error chunktape raises on purpose."""
@@ -13,9 +15,10 @@ class CassetteError(ChunktapeError):
     def __init__(self, path: str, line: int | None, problem: str) -> None:
         self.path = path
         self.line = line
-        self.problem = problem
+        # it may quote a value from the file: never a live key, never a line break
+        self.problem = mask_secrets(problem).replace("\r", "\\r").replace("\n", "\\n")
         where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{where}: {self.problem}")
 
 
 class KnobError(ChunktapeError, ValueError):
@@ -30,9 +33,10 @@ class NoMatchError(ChunktapeError):
     """
 
     def __init__(self, message: str, *, closest: str | None = None, differences: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.closest = closest
-        self.differences = differences
+        # misses are logged and shown in reports: a key-shaped string in a live body never is
+        super().__init__(mask_secrets(message))
+        self.closest = mask_secrets(closest) if closest is not None else None
+        self.differences = tuple(mask_secrets(difference) for difference in differences)
 
 
 class RecordingError(ChunktapeError):

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
 
 from chunktape.errors import KnobError
@@ -24,19 +25,44 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*$")
 DEFAULT_SEED = 0
 
 
+def _text(value: object, knob: str, example: str) -> str:
+    """Knob values arrive from marker arguments too, so any Python value may turn up."""
+    if not isinstance(value, str):
+        raise KnobError(f"bad {knob} {value!r}: write it as text, as in {example}")
+    return value
+
+
 def parse_duration(text: str, knob: str) -> float:
     """Seconds from '250ms' or '1.5s'."""
-    match = _DURATION.match(text)
+    match = _DURATION.match(_text(text, f"{knob} duration", "250ms"))
     if match is None:
         raise KnobError(f"bad {knob} duration {text!r}: write it like 250ms or 1.5s")
     value = float(match.group(1))
     return value / 1000 if match.group(2) == "ms" else value
 
 
+def format_number(value: float) -> str:
+    """`value` in plain digits (never 1e+06, which no knob parses), exactly: 1, 0.25, 1234567."""
+    if not math.isfinite(value):
+        return repr(value)
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_duration(seconds: float) -> str:
+    """The spelling of a duration that parses back to exactly `seconds`: 250ms when that is
+    exact, else seconds in full (1.23456789s), so a printed knob repeats a run exactly."""
+    nice = f"{format_number(round(seconds * 1000, 3))}ms"
+    if math.isfinite(seconds) and parse_duration(nice, "") == seconds:
+        return nice
+    return f"{format_number(seconds)}s"
+
+
 def _whole(text: str, knob: str, example: str, minimum: int = 0) -> int:
-    if not re.fullmatch(r"\d+", text.strip()):
+    digits = text.strip()  # str.strip() knows more blanks than int() does (\x1f, say)
+    if not re.fullmatch(r"\d+", digits):
         raise KnobError(f"bad {knob} {text!r}: expected a whole number >= {minimum}, as in {example}")
-    value = int(text)
+    value = int(digits)
     if value < minimum:
         raise KnobError(f"bad {knob} {text!r}: must be at least {minimum}, as in {example}")
     return value
@@ -56,7 +82,7 @@ class Split:
             return cls()
         if isinstance(spec, Split):
             return spec
-        text = spec.strip().lower()
+        text = _text(spec, "split", "bytes:16").strip().lower()
         if text in ("recorded", "utf8", "sse", "whole"):
             return cls(kind=text)  # type: ignore[arg-type]
         name, _, arg = text.partition(":")
@@ -97,9 +123,11 @@ class Delay:
             return specs
         if isinstance(specs, str):
             specs = [part for part in specs.split(",") if part.strip()]
+        elif not isinstance(specs, Iterable) or isinstance(specs, (bytes, dict)):
+            raise KnobError(f"bad delay {specs!r}: write it as text, as in first:250ms, or a list of those")
         first = chunk = jitter = 0.0
         for spec in specs:
-            name, _, arg = spec.strip().lower().partition(":")
+            name, _, arg = _text(spec, "delay", "first:250ms").strip().lower().partition(":")
             if name not in ("first", "chunk", "jitter") or not arg:
                 raise KnobError(f"unknown delay {spec!r}: use first:DUR, chunk:DUR or jitter:DUR, as in first:250ms")
             seconds = parse_duration(arg, "delay")
@@ -115,7 +143,7 @@ class Delay:
         out = []
         for name, value in (("first", self.first_s), ("chunk", self.chunk_s), ("jitter", self.jitter_s)):
             if value:
-                out.append(f"{name}:{round(value * 1000, 3):g}ms")
+                out.append(f"{name}:{format_duration(value)}")
         return out
 
 
@@ -132,7 +160,7 @@ class Fault:
     def parse(cls, spec: str | Fault | None) -> Fault | None:
         if spec is None or isinstance(spec, Fault):
             return spec
-        text = spec.strip().lower()
+        text = _text(spec, "fault", "disconnect:2").strip().lower()
         if text in ("", "none"):
             return None
         parts = text.split(":")
@@ -157,7 +185,7 @@ class Fault:
         if self.kind == "disconnect":
             return f"disconnect:{self.after_chunks}"
         if self.kind == "stall":
-            return f"stall:{self.after_chunks}:{round(self.duration_s * 1000, 3):g}ms"
+            return f"stall:{self.after_chunks}:{format_duration(self.duration_s)}"
         if self.kind == "status":
             return f"status:{self.status}"
         return "truncate"
@@ -182,9 +210,10 @@ def parse_seed(value: str | int | None) -> int:
         raise KnobError(f"bad seed {value!r}: use a whole number")
     if isinstance(value, int):
         return value
-    if not re.fullmatch(r"-?\d+", str(value).strip()):
+    digits = str(value).strip()
+    if not re.fullmatch(r"-?\d+", digits):
         raise KnobError(f"bad seed {value!r}: use a whole number")
-    return int(value)
+    return int(digits)
 
 
 @dataclass(frozen=True)
@@ -217,7 +246,7 @@ class ReplayPolicy:
 
     def describe(self) -> str:
         """The knobs as the CLI would spell them, to repeat a run exactly."""
-        parts = [f"speed={self.speed:g}", f"split={self.split}"]
+        parts = [f"speed={format_number(self.speed)}", f"split={self.split}"]
         parts += [f"delay={spec}" for spec in self.delay.specs()]
         if self.fault is not None:
             parts.append(f"fault={self.fault}")

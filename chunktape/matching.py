@@ -39,20 +39,19 @@ class MatchRules:
         redact: Iterable[str] = (),
         match_headers: Iterable[str] = (),
     ) -> MatchRules:
-        """`ignore` names query parameters or JSON body fields (any depth) to leave out."""
-        if isinstance(match_on, str):
-            match_on = [part.strip() for part in match_on.split(",") if part.strip()]
-        fields = tuple(match_on) if match_on is not None else DEFAULT_MATCH_ON
+        """`ignore` names query parameters or JSON body fields (any depth) to leave out. Each
+        list of names may also be one comma-separated string; anything else is a KnobError."""
+        fields = tuple(_texts(match_on, "match_on")) if match_on is not None else DEFAULT_MATCH_ON
         for name in fields:
             if name not in MATCH_FIELDS:
                 raise KnobError(f"unknown match field {name!r}: use any of {', '.join(MATCH_FIELDS)}")
-        ignored = frozenset(name.lower() for name in ignore)
-        redactor = Redactor(redact)
+        ignored = frozenset(name.lower() for name in _texts(ignore, "ignore"))
+        redactor = Redactor(_texts(redact, "redact"))
         return cls(
             match_on=fields,
             ignore_query=ignored,
             ignore_json_fields=ignored | redactor.json_field_names,
-            match_headers=tuple(name.lower() for name in match_headers),
+            match_headers=tuple(name.lower() for name in _texts(match_headers, "match_headers")),
             redactor=redactor,
         )
 
@@ -100,6 +99,8 @@ class MatchRules:
     def _diff_headers(self, recorded: Request, live: Request) -> str | None:
         for name in self.match_headers:
             if recorded.header(name) != live.header(name):
+                if self.redactor.is_secret_header(name):  # a miss message never shows a live key
+                    return f"header {name} differs from the recorded one (a secret: its values are not shown)"
                 return f"header {name}: {live.header(name)!r} != recorded {recorded.header(name)!r}"
         return None
 
@@ -123,14 +124,39 @@ class MatchRules:
         return value
 
     def _diff_body(self, recorded: Request, live: Request) -> str | None:
+        if recorded.body == live.body:  # the usual hit, and no need to parse a large body
+            return None
         want, got = self.canonical_body(recorded), self.canonical_body(live)
         if want == got:
             return None
         diff = difflib.unified_diff(want.splitlines(), got.splitlines(), "recorded body", "live body", lineterm="", n=1)
         lines = list(diff)
-        shown = "\n".join("    " + line for line in lines[:40])
+        shown = "\n".join("    " + _clip(line) for line in lines[:40])
         more = f"\n    ... {len(lines) - 40} more diff lines" if len(lines) > 40 else ""
         return f"body differs:\n{shown}{more}"
+
+
+_MAX_DIFF_LINE = 200
+
+
+def _clip(line: str) -> str:
+    """A diff line short enough for a log: a miss with a 32 MB one-line body logged it all."""
+    if len(line) <= _MAX_DIFF_LINE:
+        return line
+    return f"{line[:_MAX_DIFF_LINE]}… ({len(line) - _MAX_DIFF_LINE} more characters)"
+
+
+def _texts(values: object, what: str) -> list[str]:
+    """Names given as a list of strings, or as one comma-separated string."""
+    if isinstance(values, str):
+        return [part.strip() for part in values.split(",") if part.strip()]
+    if isinstance(values, (bytes, dict)) or not isinstance(values, Iterable):
+        raise KnobError(f"bad {what} {values!r}: give a list of names")
+    names = list(values)
+    for name in names:
+        if not isinstance(name, str):
+            raise KnobError(f"bad {what} {name!r}: each name is a string")
+    return names
 
 
 def _show_query(pairs: Sequence[tuple[str, str]]) -> str:

@@ -1,6 +1,7 @@
 """Shared test settings: hypothesis runs briefly by default and long on demand.
 
 scripts/test.sh --hypothesis-profile=fuzz -k properties   # 20,000 examples per property
+scripts/test.sh --hypothesis-profile=fuzz --timeout=0 -k fuzz   # the fuzzers: minutes each, past the 120 s timeout
 """
 
 from __future__ import annotations

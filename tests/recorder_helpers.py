@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,9 +69,15 @@ def record_env(confdir: Path, **extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def chunktape_record(
-    cassette: Path, *args: str, confdir: Path, command: Sequence[str] = (), env: dict[str, str] | None = None
+    cassette: Path,
+    *args: str,
+    confdir: Path,
+    command: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
 ) -> Iterator[Running]:
-    """`python -m chunktape record --cassette ... ARGS [-- COMMAND]`, stopped with SIGTERM at exit."""
+    """`python -m chunktape record --cassette ... ARGS [-- COMMAND]`, stopped with SIGTERM at exit.
+    `preexec` runs in the child before it starts (to set a resource limit, say)."""
     argv = [sys.executable, "-m", "chunktape", "record", "--cassette", str(cassette), "--port", "0", *args]
     if command:
         argv += ["--", *command]
@@ -82,6 +88,7 @@ def chunktape_record(
         stdin=subprocess.DEVNULL,
         text=True,
         env=env or record_env(confdir),
+        preexec_fn=preexec,  # only ever sets a resource limit
     )
     try:
         line = read_line(process, r"^chunktape: recording to ")

@@ -16,7 +16,7 @@ from chunktape.commands.common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import CassetteError
 from chunktape.redaction import Redactor
-from chunktape.secrets_scan import scan_text
+from chunktape.secrets_scan import body_secrets, mask, scan_text, secret_values
 
 
 @click.command()
@@ -75,7 +75,9 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
     dumped = dumps(cassette, redact=extra_names)
     expected = Cassette([redactor.interaction(interaction) for interaction in cassette.interactions])
     again = loads(dumped, cassette.path or "<cassette>")
-    findings = scan_text(text, redactor)
+    in_text = scan_text(text, redactor)
+    findings = [str(finding) for finding in in_text]
+    findings += _body_findings(cassette, redactor, {secret for _, secret in secret_values(text, redactor)})
     if again != expected:
         first = next(
             (
@@ -87,14 +89,28 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
         )
         problems.append(f"not byte-exact: saving and loading again changes interaction #{first}")
     else:
-        changed = _changed_lines(dumped, text) - {finding.line for finding in findings}
+        changed = _changed_lines(dumped, text) - {finding.line for finding in in_text}
         if changed:
             problems.append(f"not round-trip stable: saving it again would change line {min(changed)}")
     if findings:
-        shown = ", ".join(str(finding) for finding in findings[:5])
+        shown = ", ".join(findings[:5])
         more = f" and {len(findings) - 5} more" if len(findings) > 5 else ""
         problems.append(f"leaked secret: {shown}{more}")
     return problems
+
+
+def _body_findings(cassette: Cassette, redactor: Redactor, seen: set[str]) -> list[str]:
+    """Keys in the bodies' bytes that the file's text does not show as such: a body stored as
+    base64, say. Bodies are kept byte-exact, never redacted, so this is where a key the
+    upstream sent back (even split across two chunks) is caught."""
+    found: list[str] = []
+    for number, interaction in enumerate(cassette.interactions, start=1):
+        for side, data in (("request", interaction.request.body), ("response", interaction.response.body)):
+            for kind, secret in body_secrets(data, redactor):
+                if secret not in seen:
+                    seen.add(secret)
+                    found.append(f"{kind} in the {side} body of interaction #{number} ({mask(secret)})")
+    return found
 
 
 def _changed_lines(one: str, other: str) -> set[int]:

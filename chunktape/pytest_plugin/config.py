@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chunktape.errors import KnobError
-from chunktape.knobs import ReplayPolicy
+from chunktape.knobs import ReplayPolicy, format_number
 from chunktape.matching import MatchRules
 
 RecordMode = Literal["none", "once", "new_episodes", "all"]
@@ -42,7 +42,7 @@ class Settings:
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
         policy = self.policy
-        args = [f"--chunktape-seed={policy.seed}", f"--chunktape-speed={policy.speed:g}"]
+        args = [f"--chunktape-seed={policy.seed}", f"--chunktape-speed={format_number(policy.speed)}"]
         args.append(f"--chunktape-split={policy.split}")
         args += [f"--chunktape-delay={spec}" for spec in policy.delay.specs()]
         args.append(f"--chunktape-fault={policy.fault if policy.fault is not None else 'none'}")
@@ -81,15 +81,15 @@ def resolve(
     policy = ReplayPolicy.from_knobs(
         speed=merged.get("speed"),
         split=merged.get("split"),
-        delay=_names(merged.get("delay")) or None,
+        delay=_names(merged.get("delay"), "delay") or None,
         fault=merged.get("fault"),
         seed=seed,
     )
-    redact = tuple(_names(merged.get("redact")))
+    redact = tuple(_names(merged.get("redact"), "redact"))
     match_on = merged.get("match_on")
     rules = MatchRules.build(
-        match_on=_names(match_on) if match_on is not None else None,
-        ignore=_names(merged.get("ignore")),
+        match_on=_names(match_on, "match_on") if match_on is not None else None,
+        ignore=_names(merged.get("ignore"), "ignore"),
         redact=redact,
     )
     upstream = merged.get("upstream")
@@ -103,13 +103,15 @@ def resolve(
     )
 
 
-def _names(value: Any) -> list[str]:
+def _names(value: Any, what: str) -> list[str]:
     """A list of strings from a list, or from one string separated by commas or whitespace."""
     if value is None:
         return []
     if isinstance(value, str):
         return [part for part in re.split(r"[,\s]+", value) if part]
-    return [str(part) for part in value]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [str(part) for part in value]
+    raise KnobError(f"bad {what} {value!r}: give a string or a list of strings")
 
 
 def knob_id(knobs: Mapping[str, Any]) -> str:

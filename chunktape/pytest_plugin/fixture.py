@@ -101,7 +101,7 @@ class ChunktapeFixture:
         self._recorder: Recorder | None = None
         self._closed = False
 
-        exists = os.path.isfile(self.cassette_path)
+        exists = os.path.exists(self.cassette_path)  # a directory there is then reported as one
         mode = self.record_mode
         if mode == "none" and not exists:
             raise ChunktapeError(

@@ -45,6 +45,8 @@ from chunktape.cassette import Headers, Interaction, Request
 from chunktape.errors import ChunktapeError
 from chunktape.recorder.capture import ExchangeCapture
 from chunktape.recorder.writer import CassetteWriter, WriterClosed
+from chunktape.redaction import Redactor
+from chunktape.secrets_scan import body_secrets, mask, mask_secrets
 
 logger = logging.getLogger("chunktape.recorder")
 
@@ -87,10 +89,32 @@ def _frame_for_http1_client(flow: http.HTTPFlow) -> None:
         response.headers["transfer-encoding"] = "chunked"
 
 
-def _describe(interaction: Interaction) -> str:
+def _shown_url(url: str, redactor: Redactor) -> str:
+    """The URL as a log line may show it: secret query parameters and key-shaped strings masked."""
+    return mask_secrets(redactor.url(url))
+
+
+def _describe(interaction: Interaction, redactor: Redactor) -> str:
     request, response = interaction.request, interaction.response
     ending = "" if response.ended == "complete" else ", cut"
-    return f"{request.method} {request.url} -> {response.status} ({len(response.chunks)} chunks{ending})"
+    shown = _shown_url(request.url, redactor)
+    return f"{request.method} {shown} -> {response.status} ({len(response.chunks)} chunks{ending})"
+
+
+def _warn_of_body_secrets(interaction: Interaction, redactor: Redactor) -> None:
+    """Bodies are stored byte-exact, so a key in one (a response echoing it, even split across
+    chunks) reaches the cassette: say so now, masked, rather than let it slip into a commit."""
+    stored = redactor.interaction(interaction)
+    for side, data in (("request", stored.request.body), ("response", stored.response.body)):
+        for kind, secret in body_secrets(data, redactor):
+            logger.warning(
+                "the %s body of %s holds what looks like a secret: %s (%s); bodies are stored byte-exact, "
+                "so it is in the cassette: check it with chunktape validate",
+                side,
+                _describe(interaction, redactor),
+                kind,
+                mask(secret),
+            )
 
 
 class ChunktapeRecorder:
@@ -188,7 +212,7 @@ class ChunktapeRecorder:
         if capture is None or not capture.has_response_head:
             return
         if capture.status == 101:
-            logger.warning("not recorded (protocol upgrade): %s", capture.request.url)
+            logger.warning("not recorded (protocol upgrade): %s", _shown_url(capture.request.url, self._redactor()))
             return
         await self._save(capture.finish("complete"))
 
@@ -198,7 +222,8 @@ class ChunktapeRecorder:
             return
         message = flow.error.msg if flow.error else "unknown error"
         if not capture.has_response_head:
-            logger.warning("not recorded, no response: %s %s (%s)", flow.request.method, flow.request.url, message)
+            shown = _shown_url(flow.request.url, self._redactor())
+            logger.warning("not recorded, no response: %s %s (%s)", flow.request.method, shown, mask_secrets(message))
             return
         await self._save(capture.finish("cut"), f" ({message})")
 
@@ -209,11 +234,17 @@ class ChunktapeRecorder:
         try:
             await asyncio.wrap_future(self._writer.add(interaction))
         except WriterClosed:
-            logger.info("not recorded, the recorder stopped before the end: %s", _describe(interaction))
+            logger.info(
+                "not recorded, the recorder stopped before the end: %s", _describe(interaction, self._redactor())
+            )
         except Exception:
             return  # the writer has logged why
         else:
-            logger.info("recorded %s%s", _describe(interaction), note)
+            logger.info("recorded %s%s", _describe(interaction, self._redactor()), mask_secrets(note))
+            _warn_of_body_secrets(interaction, self._redactor())
+
+    def _redactor(self) -> Redactor:
+        return Redactor(self._writer.redact if self._writer is not None else ())
 
 
 addons = [ChunktapeRecorder()]

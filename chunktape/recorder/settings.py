@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,18 +22,19 @@ def default_confdir() -> str:
 def parse_upstream(url: str) -> str:
     """The upstream as mitmproxy's reverse-mode spec `scheme://host:port`; RecordingError if unusable."""
     example = "expected http(s)://host[:port], e.g. https://generativelanguage.googleapis.com"
+    shown = re.sub(r"//[^/?#]*@", "//<redacted>@", url)  # an error never repeats credentials
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise RecordingError(f"bad --upstream URL {url!r}: {example}") from None
+        raise RecordingError(f"bad --upstream URL {shown!r}: {example}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RecordingError(f"bad --upstream URL {url!r}: {example}")
+        raise RecordingError(f"bad --upstream URL {shown!r}: {example}")
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise RecordingError(f"bad --upstream URL {url!r}: no credentials, query or fragment; {example}")
+        raise RecordingError(f"bad --upstream URL {shown!r}: no credentials, query or fragment; {example}")
     if parts.path not in ("", "/"):
         raise RecordingError(
-            f"bad --upstream URL {url!r}: a path is not supported; record the host and add the path "
+            f"bad --upstream URL {shown!r}: a path is not supported; record the host and add the path "
             f"to the client's base URL instead (e.g. http://127.0.0.1:PORT{parts.path})"
         )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname

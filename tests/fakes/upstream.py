@@ -21,6 +21,7 @@ import json
 import re
 import socket
 import ssl
+import struct
 import threading
 import zlib
 from collections.abc import Iterable, Mapping
@@ -120,6 +121,7 @@ class FakeUpstream:
       with no terminating zero-length chunk (or short of Content-Length).
     * ``status``: answer the provider's error JSON with this status instead.
     * ``gzip``: ``content-encoding: gzip``, still one HTTP chunk per wire chunk.
+    * ``reset``: end a ``cut_after`` cut with a TCP RST instead of a FIN.
     * ``tls``: serve HTTPS with this server-side context.
     """
 
@@ -131,6 +133,7 @@ class FakeUpstream:
         cut_after: int | None = None,
         status: int | None = None,
         gzip: bool = False,
+        reset: bool = False,
         tls: ssl.SSLContext | None = None,
         hostname: str = "127.0.0.1",
         overrides: Mapping[str, ServeOverride] | None = None,
@@ -143,6 +146,7 @@ class FakeUpstream:
         self.cut_after = cut_after
         self.status = status
         self.gzip = gzip
+        self.reset = reset
         self.overrides: dict[str, ServeOverride] = dict(overrides or {})
         self.tls = tls
         self.hostname = hostname
@@ -382,11 +386,22 @@ class FakeUpstream:
             lines.append("Connection: close")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
-    @staticmethod
-    def _cut(writer: asyncio.StreamWriter) -> None:
+    async def _cut(self, writer: asyncio.StreamWriter) -> None:
         """Close with a FIN after what was sent, as a crashing upstream's kernel would: an
-        abort could turn into a RST that discards bytes the client has not read yet."""
-        writer.close()
+        abort could turn into a RST that discards bytes the client has not read yet.
+
+        With ``reset`` set, end with a RST instead (SO_LINGER 0), as a load balancer or a
+        firewall dropping the connection does; first a pause, so the client has read what
+        was sent and the reset is what it meets next."""
+        if not self.reset:
+            writer.close()
+            return
+        await asyncio.sleep(0.05)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
 
     @staticmethod
     async def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
@@ -405,14 +420,14 @@ class FakeUpstream:
         await self._write(writer, self._head(status, headers, ("Transfer-Encoding", "chunked"), keep_alive))
         for sent, (gap, data) in enumerate(chunks):
             if cut_after is not None and sent >= cut_after:
-                self._cut(writer)
+                await self._cut(writer)
                 return False
             if gap > 0:
                 await asyncio.sleep(gap)
             if data:  # an empty HTTP chunk would end the body
                 await self._write(writer, b"%x\r\n%s\r\n" % (len(data), data))
         if cut_after is not None and cut_after >= len(chunks):
-            self._cut(writer)
+            await self._cut(writer)
             return False
         await self._write(writer, b"0\r\n\r\n")
         return keep_alive
@@ -430,7 +445,7 @@ class FakeUpstream:
         await self._write(writer, self._head(status, headers, ("Content-Length", str(length)), keep_alive))
         for sent, (gap, data) in enumerate(chunks):
             if cut_after is not None and sent >= cut_after:
-                self._cut(writer)
+                await self._cut(writer)
                 return False
             if gap > 0:
                 await asyncio.sleep(gap)
