@@ -10,6 +10,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -148,3 +149,24 @@ def timed_raw(
 
 def gaps(times: Sequence[float]) -> list[float]:
     return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def in_threads[T](count: int, work: Callable[[int], T]) -> tuple[dict[int, T], list[BaseException]]:
+    """Run work(n) for n in range(count), all released at once; results by n, and any errors."""
+    results: dict[int, T] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def one(n: int) -> None:
+        try:
+            barrier.wait(10)
+            results[n] = work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results, errors

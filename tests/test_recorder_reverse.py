@@ -7,7 +7,6 @@ requests with an `x-test-case` header and finds its interactions by it.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from chunktape import Cassette, Interaction, ReplayTransport, load_cassette
 from tests.fakes.upstream import FakeUpstream
 from tests.fakes.wire import EXCHANGES, WireExchange, body, error_body
-from tests.recorder_helpers import Running, chunktape_record, gaps, timed_raw
+from tests.recorder_helpers import Running, chunktape_record, gaps, in_threads, timed_raw
 
 GEMINI = EXCHANGES["gemini_stream"]
 CUSTOM_SECRET_HEADER = "x-custom-secret"
@@ -258,26 +257,15 @@ def test_many_concurrent_streams_land_intact_and_distinct(
 ) -> None:
     upstream.speed = 4  # each stream lasts ~170 ms, so all 24 overlap
     count = 24
-    barrier = threading.Barrier(count)
-    bodies: dict[int, bytes] = {}
-    errors: list[BaseException] = []
 
-    def one(n: int) -> None:
-        try:
-            with httpx.Client(timeout=30) as own:
-                barrier.wait()
-                _, chunks = timed_raw(
-                    own, "POST", recorder.url + GEMINI.path, json={"n": n}, headers={"x-test-case": "concurrent"}
-                )
-            bodies[n] = b"".join(data for _, data in chunks)
-        except BaseException as exc:
-            errors.append(exc)
+    def one(n: int) -> bytes:
+        with httpx.Client(timeout=30) as own:
+            _, chunks = timed_raw(
+                own, "POST", recorder.url + GEMINI.path, json={"n": n}, headers={"x-test-case": "concurrent"}
+            )
+        return b"".join(data for _, data in chunks)
 
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    bodies, errors = in_threads(count, one)
     assert not errors
     assert all(data == body(GEMINI) for data in bodies.values())
     interactions = recorded(cassette, "concurrent", count)

@@ -24,7 +24,7 @@ import pytest
 from chunktape import Interaction, load_cassette
 from tests.fakes.upstream import FakeUpstream
 from tests.fakes.wire import EXCHANGES, WireExchange, body
-from tests.recorder_helpers import Running, chunktape_record, stop
+from tests.recorder_helpers import Running, chunktape_record, in_threads, stop
 
 GEMINI = EXCHANGES["gemini_stream"]
 STREAMS = 50
@@ -91,27 +91,6 @@ def stream_body(url: str, exchange: WireExchange, case: str) -> bytes:
         client.stream("POST", url + exchange.path, json=exchange.request_json, headers={"x-test-case": case}) as live,
     ):
         return b"".join(live.iter_raw())
-
-
-def in_threads(count: int, work: object) -> tuple[dict[int, object], list[BaseException]]:
-    """Run work(n) for n in range(count), all at once; results by n, and any errors."""
-    results: dict[int, object] = {}
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(count)
-
-    def one(n: int) -> None:
-        try:
-            barrier.wait(10)
-            results[n] = work(n)  # type: ignore[operator]
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results, errors
 
 
 def reset_after_reading(url: str, exchange: WireExchange, case: str, chunks: int) -> bytes:
