@@ -184,35 +184,46 @@ def test_a_client_reset_mid_stream_is_recorded_as_a_cut_and_other_streams_go_on(
 def test_sigkill_during_a_burst_leaves_a_valid_cassette_with_every_stream_a_client_saw_end(
     upstream: FakeUpstream, tmp_path: Path, seed: int
 ) -> None:
-    """20 streams start 15 ms apart and each lasts ~150 ms; the recorder is killed at a
-    random moment while some are ending and being written. The cassette must load, and
-    hold every stream whose client saw it end (the addon writes before passing the end on)."""
-    kill_at = random.Random(seed).uniform(0.2, 0.35)
-    cassette = tmp_path / "burst.yaml"
+    """20 streams run at once: the even ones take ~150 ms, the odd ones pause for seconds
+    between events, so they are surely in flight. The recorder is killed the moment the
+    Kth client (K drawn from the seed) sees its stream end, while other streams are ending
+    and being written. The cassette must load and hold every stream whose client saw the
+    end (the addon writes before passing the end on). Event-driven: no wall-clock bet."""
+    rng = random.Random(seed)
     count = 20
+    kill_after = rng.randint(3, 8)
+    slow = {n for n in range(count) if n % 2}
+    for n in slow:
+        upstream.overrides[NUMBERED[n].name] = {"speed": 0.003}  # 10 s between events
+    cassette = tmp_path / "burst.yaml"
     finished: dict[int, bool] = {}
+    ended = threading.Condition()
     with chunktape_record(cassette, "--upstream", upstream.base_url, confdir=tmp_path) as running:
 
         def one(n: int) -> None:
-            time.sleep(0.015 * n)
             try:
-                finished[n] = stream_body(running.url, NUMBERED[n], "burst") == body(NUMBERED[n])
+                done = stream_body(running.url, NUMBERED[n], "burst") == body(NUMBERED[n])
             except httpx.HTTPError:
-                finished[n] = False
+                done = False
+            with ended:
+                finished[n] = done
+                ended.notify_all()
 
-        threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
-        started = time.monotonic()
+        threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in range(count)]
         for thread in threads:
             thread.start()
-        time.sleep(max(0.0, kill_at - (time.monotonic() - started)))
+        with ended:
+            reached = ended.wait_for(lambda: sum(finished.values()) >= kill_after, timeout=60)
         running.process.kill()
         running.process.wait(10)
         for thread in threads:
             thread.join(30)
+    assert reached, f"only {sum(finished.values())} of {count - len(slow)} fast streams ended within 60 s"
     kept = {int(i.request.url.rsplit("/", 1)[1]): i for i in load_cassette(str(cassette)).interactions}
     saw_the_end = {n for n, done in finished.items() if done}
-    assert 0 < len(saw_the_end) < count, f"kill at {kill_at:.3f} s missed the burst"
-    assert saw_the_end <= set(kept), f"killed at {kill_at:.3f} s; lost {sorted(saw_the_end - set(kept))}"
+    assert len(saw_the_end) >= kill_after
+    assert not saw_the_end & slow, "a slow stream ended before the kill: the kill came too late to test anything"
+    assert saw_the_end <= set(kept), f"killed after {kill_after} ends; lost {sorted(saw_the_end - set(kept))}"
     for n, interaction in kept.items():
         assert interaction.response.ended == "complete"
         assert interaction.response.body == body(NUMBERED[n])
