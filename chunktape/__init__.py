@@ -3,17 +3,17 @@ and replay them deterministically, at the recorded rhythm or with chaos injected
 
 Data flows one way:
 
-    wire -> recorder/ -> Interaction -> redaction -> cassette file
-    cassette file -> matching -> schedule (policy + seed) -> replay/ (server or transport) -> client
+    wire -> recorder/ -> Interaction -> redaction -> persist/ (cassette file)
+    persist/ -> matching -> schedule (policy + seed) -> replay/ (server or transport) -> client
 """
 
 from typing import TYPE_CHECKING
 
 from chunktape.cassette import Cassette, Chunk, Interaction, Request, Response
-from chunktape.cassette_file import load_cassette, save_cassette
-from chunktape.errors import CassetteError, ChunktapeError, KnobError, NoMatchError, RecordingError
+from chunktape.errors import CassetteError, CassetteWarning, ChunktapeError, KnobError, NoMatchError, RecordingError
 from chunktape.knobs import Delay, Fault, ReplayPolicy, Split
 from chunktape.matching import MatchRules
+from chunktape.persist import FilesystemPersister, load_cassette, save_cassette
 from chunktape.redaction import Redactor
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.transport import AsyncReplayTransport, ReplayTransport
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from chunktape.replay.server import ReplayServer
 
 __version__ = "0.1.0"
+
+# The model receives its storage: cassettes load and save as YAML files unless told otherwise.
+Cassette.persister = FilesystemPersister()
 
 # The edges load on first use, so `import chunktape` never pulls in uvicorn or pytest.
 _LAZY = {
@@ -49,10 +52,12 @@ __all__ = [
     "Cassette",
     "CassetteError",
     "CassettePlayer",
+    "CassetteWarning",
     "Chunk",
     "ChunktapeError",
     "Delay",
     "Fault",
+    "FilesystemPersister",
     "Interaction",
     "KnobError",
     "MatchRules",

@@ -54,7 +54,7 @@ def decode_body(node: object) -> bytes:
     if not isinstance(node, dict):
         raise BodyFormatError(f"body must be a mapping with one of {', '.join(BODY_KINDS)}")
     kinds = [kind for kind in BODY_KINDS if kind in node]
-    unknown = sorted(set(node) - set(BODY_KINDS) - set(BODY_OPTIONS))
+    unknown = sorted(str(key) for key in set(node) - set(BODY_KINDS) - set(BODY_OPTIONS))  # keys may be null
     if unknown:
         raise BodyFormatError(f"unknown body field {unknown[0]!r}; expected one of {', '.join(BODY_KINDS)}")
     if len(kinds) != 1:
@@ -90,7 +90,9 @@ def _encode_json(text: str) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+        # an escaped lone surrogate (\ud800) is valid JSON but no YAML reader takes it back
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
         return None
     for style, dump in _JSON_STYLES.items():
         try:

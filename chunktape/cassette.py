@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal, Protocol
 from urllib.parse import urlsplit
 
 Headers = tuple[tuple[str, str], ...]
@@ -98,6 +98,8 @@ class Cassette:
 
     interactions: list[Interaction] = field(default_factory=list)
     path: str | None = None
+    persister: ClassVar[Persister | None] = None
+    """Set by `chunktape/__init__.py` to the YAML files persister."""
 
     def __len__(self) -> int:
         return len(self.interactions)
@@ -111,21 +113,33 @@ class Cassette:
         self.interactions.append(interaction)
 
     @classmethod
-    def load(cls, path: str) -> Cassette:
-        from chunktape.cassette_file import load_cassette
+    def load(cls, path: str, *, persister: Persister | None = None) -> Cassette:
+        """Read a cassette file (through `persister`, by default the YAML files one)."""
+        return _persister(persister or cls.persister).load(path)
 
-        return load_cassette(path)
-
-    def save(self, path: str | None = None, *, redact: Iterable[str] = ()) -> str:
+    def save(self, path: str | None = None, *, redact: Iterable[str] = (), persister: Persister | None = None) -> str:
         """Write atomically (redacting secrets) and return the path written."""
-        from chunktape.cassette_file import save_cassette
-
         target = path or self.path
         if target is None:
             raise ValueError("Cassette.save() needs a path: this cassette was never loaded from one")
-        save_cassette(self, target, redact=redact)
+        _persister(persister or self.persister).save(self, target, redact=redact)
         self.path = target
         return target
+
+
+class Persister(Protocol):
+    """Where cassettes live (vcrpy's persister): `chunktape.persist.FilesystemPersister` for
+    YAML files; the model receives it, it never imports it."""
+
+    def load(self, path: str) -> Cassette: ...
+
+    def save(self, cassette: Cassette, path: str, *, redact: Iterable[str] = ()) -> None: ...
+
+
+def _persister(persister: Persister | None) -> Persister:
+    if persister is None:
+        raise RuntimeError("no cassette persister is set; import chunktape, which sets the YAML files one")
+    return persister
 
 
 def chunks_from(pieces: Sequence[tuple[float, bytes]]) -> tuple[Chunk, ...]:

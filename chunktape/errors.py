@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chunktape.secrets_scan import mask_secrets
+from chunktape.secret_names import mask_secrets
 
 
 class ChunktapeError(Exception):
@@ -41,3 +41,7 @@ class NoMatchError(ChunktapeError):
 
 class RecordingError(ChunktapeError):
     """The recorder could not start, reach the upstream, or write the cassette."""
+
+
+class CassetteWarning(UserWarning):
+    """A cassette loaded, but not whole: a last interaction cut off mid-write was left out."""

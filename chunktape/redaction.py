@@ -7,43 +7,18 @@ ignores the same names, so a redacted cassette still matches the live request.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from chunktape.cassette import Headers, Interaction, Request, Response
+from chunktape.secret_names import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMS, SecretNames
 
-REDACTED = "<redacted>"
-
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "x-goog-api-key",
-        "x-api-key",
-        "api-key",
-        "cookie",
-        "set-cookie",
-    }
-)
-SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "api-key", "access_token"})
+__all__ = ["REDACTED", "SECRET_HEADERS", "SECRET_QUERY_PARAMS", "Redactor"]
 
 
-class Redactor:
-    """Knows which names are secret: the defaults plus any the user adds (case-insensitive)."""
-
-    def __init__(self, extra_names: Iterable[str] = ()) -> None:
-        extra = {name.lower() for name in extra_names}
-        self.header_names = SECRET_HEADERS | extra
-        self.query_names = SECRET_QUERY_PARAMS | extra
-        self.json_field_names = frozenset(extra)
-
-    def is_secret_header(self, name: str) -> bool:
-        return name.lower() in self.header_names
-
-    def is_secret_query_param(self, name: str) -> bool:
-        return name.lower() in self.query_names
+class Redactor(SecretNames):
+    """Replaces the values of secret names in an interaction (see SecretNames for the names)."""
 
     def headers(self, headers: Headers) -> Headers:
         return tuple((k, REDACTED if self.is_secret_header(k) else v) for k, v in headers)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chunktape.redaction import REDACTED, Redactor
+from chunktape.secret_names import REDACTED, SecretNames, mask, mask_secrets, token_secrets
+
+__all__ = ["Finding", "body_secrets", "mask", "mask_secrets", "scan_text", "secret_values", "token_secrets"]
 
 
 @dataclass(frozen=True)
@@ -25,16 +27,6 @@ class Finding:
         return f"{self.kind} at line {self.line} ({self.hint})"
 
 
-_TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("Google API key", re.compile(r"AIza[0-9A-Za-z_\-]{35}")),
-    ("Anthropic API key", re.compile(r"sk-ant-[A-Za-z0-9_\-]{20,}")),
-    ("OpenAI-style API key", re.compile(r"sk-(?<![A-Za-z0-9]sk-)(?!ant-)[A-Za-z0-9_\-]{20,}")),
-    ("bearer token", re.compile(r"[Bb](?<=\b[Bb])[Ee][Aa][Rr][Ee][Rr]\s+(?!<redacted>)([A-Za-z0-9._~+/=\-]{12,})")),
-)
-# Each pattern starts with a literal (or a two-letter class) and checks what comes before it
-# afterwards: a leading lookbehind, \b or (?i) makes the regex engine try every position,
-# 5-40x slower on a 50 MB cassette. A substring a pattern needs rules most text out sooner.
-_TOKEN_HINTS = {"Google API key": "AIza", "Anthropic API key": "sk-ant-", "OpenAI-style API key": "sk-"}
 _QUERY = re.compile(r"[?&]([A-Za-z0-9_.\-]+)=([^&\s#'\"]*)")
 _MAPPING_LINE = re.compile(r"^(\s*)(?:-\s+)?[\"']?([A-Za-z0-9_.\-]+)[\"']?\s*:\s*(.*?)\s*$")
 _MAPPING_KEY = re.compile(r"\s*(?:-\s+)?[\"']?([A-Za-z0-9_.\-]+)[\"']?\s*:")
@@ -43,32 +35,12 @@ _HARMLESS = {"", REDACTED, "%3Credacted%3E", "null", "~", "[]"}
 _BLOCK_OR_FLOW = ("|", ">", "{", "[")  # a nested YAML value, not a header value
 
 
-def mask(secret: str) -> str:
-    """Enough to find it in the file, not enough to use it."""
-    return f"{secret[: min(4, len(secret) // 4)]}… {len(secret)} chars"
-
-
-def token_secrets(text: str) -> list[tuple[str, str]]:
-    """(kind, secret) for every API-key or bearer-token shaped string in `text`, in pattern order."""
-    return [
-        (kind, match.group(match.lastindex or 0))
-        for kind, pattern in _TOKEN_PATTERNS
-        if _may_hold(text, kind)
-        for match in pattern.finditer(text)
-    ]
-
-
-def _may_hold(text: str, kind: str) -> bool:
-    hint = _TOKEN_HINTS.get(kind)
-    return hint is None or hint in text
-
-
-def secret_values(text: str, redactor: Redactor | None = None) -> list[tuple[str, str]]:
+def secret_values(text: str, redactor: SecretNames | None = None) -> list[tuple[str, str]]:
     """(kind, secret) for every key-shaped string in `text`, and every value of a secret query
     parameter (`?key=...`, as an error body quoting the request URL shows it)."""
     found = token_secrets(text)
     if "=" in text:
-        names = redactor or Redactor()
+        names = redactor or SecretNames()
         found += [
             (f"query parameter {name}= value", value)
             for name, value in _QUERY.findall(text)
@@ -77,26 +49,10 @@ def secret_values(text: str, redactor: Redactor | None = None) -> list[tuple[str
     return found
 
 
-def body_secrets(data: bytes, redactor: Redactor | None = None) -> list[tuple[str, str]]:
+def body_secrets(data: bytes, redactor: SecretNames | None = None) -> list[tuple[str, str]]:
     """(kind, secret) for every secret in a body's bytes, whatever way the cassette writes that
     body (base64, JSON, SSE events) and wherever its chunk boundaries fall."""
     return secret_values(data.decode("utf-8", errors="replace"), redactor) if data else []
-
-
-def mask_secrets(text: str) -> str:
-    """`text` with every API-key or bearer-token shaped string replaced by its mask, so an
-    error message or a log line can quote a request without handing out a live key."""
-    for kind, pattern in _TOKEN_PATTERNS:
-        if _may_hold(text, kind):
-            text = pattern.sub(_masked, text)
-    return text
-
-
-def _masked(match: re.Match[str]) -> str:
-    group = match.lastindex or 0
-    whole = match.group(0)
-    start, end = match.start(group) - match.start(), match.end(group) - match.start()
-    return f"{whole[:start]}<{mask(match.group(group))}>{whole[end:]}"
 
 
 def _unquote(value: str) -> str:
@@ -105,10 +61,10 @@ def _unquote(value: str) -> str:
     return value
 
 
-def scan_text(text: str, redactor: Redactor | None = None) -> list[Finding]:
+def scan_text(text: str, redactor: SecretNames | None = None) -> list[Finding]:
     """Every suspected secret in `text`, in line order; names come from `redactor`
     (the default secret headers and query parameters, plus any user-given ones)."""
-    names = redactor or Redactor()
+    names = redactor or SecretNames()
     lines = text.splitlines()
     findings: list[Finding] = []
     for number, line in enumerate(lines, start=1):
@@ -119,7 +75,7 @@ def scan_text(text: str, redactor: Redactor | None = None) -> list[Finding]:
     return findings
 
 
-def _secret_query_values(number: int, line: str, names: Redactor) -> list[Finding]:
+def _secret_query_values(number: int, line: str, names: SecretNames) -> list[Finding]:
     if "=" not in line:
         return []
     return [
@@ -129,7 +85,7 @@ def _secret_query_values(number: int, line: str, names: Redactor) -> list[Findin
     ]
 
 
-def _secret_header_values(number: int, lines: list[str], names: Redactor) -> list[Finding]:
+def _secret_header_values(number: int, lines: list[str], names: SecretNames) -> list[Finding]:
     """`name: value` for a secret name, or `name:` followed by a list of values."""
     key = _MAPPING_KEY.match(lines[number - 1])  # cheap: the full match backtracks on long lines
     if key is None or not names.is_secret_header(key.group(1)):

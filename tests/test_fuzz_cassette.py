@@ -31,9 +31,8 @@ from chunktape import (
     Request,
     Response,
     build_schedule,
-    cassette_file,
 )
-from chunktape.cassette_file import dumps, loads
+from chunktape.persist import dumps, loads, yaml_fallback
 from chunktape.replay.emit import wire_headers
 from tests.builders import cut, sse_interaction
 
@@ -236,7 +235,7 @@ def test_mutated_cassettes_load_or_raise_cassette_error(text: str) -> None:
 def test_mutated_cassettes_load_or_raise_cassette_error_without_libyaml(text: str) -> None:
     """The same with PyYAML's pure-Python parser, which chunktape falls back on when PyYAML
     was built without libyaml: it lets lone surrogates through and nests without limit."""
-    with mock.patch.object(cassette_file, "_Loader", yaml.SafeLoader):
+    with mock.patch.object(yaml_fallback, "_Loader", yaml.SafeLoader):
         cassette = loads_or_refuses(text)
     if cassette is not None:
         replays(cassette)

@@ -270,5 +270,5 @@ def test_a_50_mb_cassette_broken_on_its_last_line_fails_there(tmp_path: Path) ->
     with pytest.raises(CassetteError) as excinfo:
         load_cassette(str(path))
     assert time.monotonic() - started < BIG_TIME_LIMIT_S
-    assert str(excinfo.value) == f"{path}:{lines}: field 'ended' must be complete or cut, not str 'finished'"
+    assert str(excinfo.value) == f"{path}:{lines}: field 'at_s' must be a number of seconds, not str 'soon'"
     assert os.listdir(tmp_path) == ["broken.yaml"]

@@ -120,8 +120,8 @@ def write_big_cassette(path: Path, size_bytes: int = 50_000_000, *, broken_at_en
     one = len(dumps(Cassette([big_interaction(0)])).encode("utf-8"))
     count = -(-size_bytes // one)
     text = dumps(Cassette([big_interaction(number) for number in range(count)]))
-    if broken_at_end:
-        assert text.endswith("    ended: complete\n")
-        text = text[: -len("complete\n")] + "finished\n"
+    if broken_at_end:  # interactions end with their chunks: break the last chunk's time
+        last = text.rindex("{at_s: ")
+        text = text[:last] + "{at_s: soon" + text[text.index(",", last) :]
     path.write_text(text, encoding="utf-8", newline="\n")
     return count

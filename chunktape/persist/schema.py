@@ -1,0 +1,278 @@
+"""The cassette schema: a YAML document (plain dicts and lists) to and from the model, checked.
+
+Version 1 layout::
+
+    version: 1
+    interactions:
+    - request: {method, url, headers, body}
+      response:
+        status: 200
+        headers: {...}
+        headers_at_s: 0.412          # response head arrived 412 ms after the request
+        ended: complete              # or cut: the upstream closed mid-body
+        ended_at_s: 0.93             # when the exchange finished, if recorded
+        body: {sse_events: [...]}    # or json / text / base64, always byte-exact
+        chunks:                      # how the body arrived: sizes sum to the body length
+        - {at_s: 0.512, size_bytes: 183}
+
+The body is stored once, readable; the chunks only say where it was cut and when, so a
+boundary inside a UTF-8 character or between CR and LF costs nothing in readability.
+`chunks` is written last on purpose: an interaction cut off mid-write (a crash while
+recording) then never reads as valid, because its chunk sizes no longer add up.
+
+Pure: no files, no YAML text. Problems raise `Invalid` with the path of keys to the bad node.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from chunktape.bodies import BodyFormatError, decode_body, encode_body
+from chunktape.cassette import Chunk, Headers, Interaction, Request, Response
+from chunktape.persist.emitter import FlowMap
+
+FORMAT_VERSION = 1
+
+Where = tuple[str | int, ...]
+
+
+def document_head() -> dict[str, Any]:
+    """Everything of a document but its interactions."""
+    return {"version": FORMAT_VERSION}
+
+
+def _headers_node(headers: Headers) -> dict[str, Any]:
+    node: dict[str, Any] = {}
+    for name, value in headers:
+        if name in node:
+            previous = node[name]
+            node[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            node[name] = value
+    return node
+
+
+def interaction_node(interaction: Interaction) -> dict[str, Any]:
+    request, response = interaction.request, interaction.response
+    request_node: dict[str, Any] = {"method": request.method, "url": request.url}
+    if request.headers:
+        request_node["headers"] = _headers_node(request.headers)
+    if request.body:
+        request_node["body"] = encode_body(request.body, request.header("content-type"))
+    response_node: dict[str, Any] = {"status": response.status}
+    if response.http_version != "HTTP/1.1":
+        response_node["http_version"] = response.http_version
+    if response.headers:
+        response_node["headers"] = _headers_node(response.headers)
+    response_node["headers_at_s"] = _seconds(response.headers_at_s)
+    response_node["ended"] = response.ended
+    if response.ended_at_s is not None:
+        response_node["ended_at_s"] = _seconds(response.ended_at_s)
+    body = response.body
+    if body:
+        response_node["body"] = encode_body(body, response.header("content-type"))
+    response_node["chunks"] = [
+        FlowMap(at_s=_seconds(chunk.at_s), size_bytes=len(chunk.data)) for chunk in response.chunks
+    ]
+    return {"request": request_node, "response": response_node}
+
+
+def _seconds(value: float) -> float:
+    return round(float(value), 6)
+
+
+class Invalid(Exception):
+    """A document that is not a valid cassette: `where` is the key path, `problem` says what and how to fix it."""
+
+    def __init__(self, where: Where, problem: str) -> None:
+        super().__init__(problem)
+        self.where = where
+        self.problem = problem
+
+
+def _field(node: Any, key: str, where: Where, kind: type | tuple[type, ...], what: str) -> Any:
+    if key not in node:
+        raise Invalid(where, f"missing field '{key}' ({what})")
+    value = node[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise Invalid((*where, key), f"field '{key}' must be {what}, not {_describe(value)}")
+    return value
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    return f"{type(value).__name__} {value!r}"[:80]
+
+
+def _check_keys(node: dict[str, Any], allowed: tuple[str, ...], where: Where) -> None:
+    for key in node:
+        if key not in allowed:
+            raise Invalid((*where, key), f"unknown field {key!r}; expected one of {', '.join(allowed)}")
+
+
+def interactions_from(document: Any) -> list[Interaction]:
+    if not isinstance(document, dict):
+        raise Invalid((), f"a cassette is a mapping with 'version' and 'interactions', not {_describe(document)}")
+    if "version" not in document:
+        raise Invalid((), "missing field 'version'; a chunktape cassette starts with 'version: 1'")
+    version = document["version"]
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise Invalid(
+            ("version",),
+            f"unknown cassette version {version!r}; this chunktape reads version {FORMAT_VERSION}: upgrade chunktape or re-record",
+        )
+    _check_keys(document, ("version", "interactions"), ())
+    if "interactions" in document and document["interactions"] is None:
+        return []  # `interactions:` with no items yet
+    items = _field(document, "interactions", (), list, "a list of interactions")
+    return [interaction_from(item, ("interactions", index)) for index, item in enumerate(items)]
+
+
+def interaction_from(node: Any, where: Where) -> Interaction:
+    if not isinstance(node, dict):
+        raise Invalid(where, f"an interaction is a mapping with 'request' and 'response', not {_describe(node)}")
+    _check_keys(node, ("request", "response"), where)
+    request = _request_from(_field(node, "request", where, dict, "a mapping"), (*where, "request"))
+    response = _response_from(_field(node, "response", where, dict, "a mapping"), (*where, "response"))
+    if response.chunks and (response.status in (204, 304) or request.method.upper() == "HEAD"):
+        answer = "a response to HEAD" if request.method.upper() == "HEAD" else f"a {response.status} response"
+        raise Invalid((*where, "response", "body"), f"{answer} has no body in HTTP; remove body and chunks")
+    return Interaction(request=request, response=response)
+
+
+# what every emitter can put on the wire: a token name; a value of tab, visible ASCII and latin-1
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def _headers_from(node: dict[str, Any], where: Where) -> Headers:
+    if "headers" not in node or node["headers"] is None:
+        return ()
+    value = node["headers"]
+    if not isinstance(value, dict):
+        raise Invalid((*where, "headers"), f"field 'headers' must be a mapping of name: value, not {_describe(value)}")
+    pairs: list[tuple[str, str]] = []
+    for name, item in value.items():
+        values = item if isinstance(item, list) else [item]
+        for one in values:
+            if not isinstance(name, str) or not isinstance(one, str):
+                raise Invalid(
+                    (*where, "headers", str(name)),
+                    f"header {name!r} must have a text value (quote numbers), not {_describe(one)}",
+                )
+            if not _HEADER_NAME.fullmatch(name):
+                raise Invalid((*where, "headers", name), f"header name {name!r} is not a valid HTTP header name")
+            if not _HEADER_VALUE.fullmatch(one):  # the value itself is not quoted: it may be a secret
+                raise Invalid(
+                    (*where, "headers", name),
+                    f"header {name!r} holds a line break, a control character or one beyond U+00FF; "
+                    "HTTP cannot send it",
+                )
+            pairs.append((name, one))
+    return tuple(pairs)
+
+
+def _body_from(node: dict[str, Any], where: Where) -> bytes:
+    try:
+        return decode_body(node.get("body"))
+    except BodyFormatError as exc:
+        raise Invalid((*where, "body"), str(exc)) from None
+
+
+def _request_from(node: dict[str, Any], where: Where) -> Request:
+    _check_keys(node, ("method", "url", "headers", "body"), where)
+    method = _field(node, "method", where, str, "an HTTP method such as POST")
+    url = _field(node, "url", where, str, "the full request URL")
+    try:
+        urlsplit(url)
+    except ValueError as exc:
+        raise Invalid((*where, "url"), f"field 'url' is not a usable URL ({exc})") from None
+    return Request(method=method, url=url, headers=_headers_from(node, where), body=_body_from(node, where))
+
+
+def _seconds_field(node: dict[str, Any], key: str, where: Where) -> float:
+    value = _field(node, key, where, (int, float), "a number of seconds")
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:
+        raise Invalid((*where, key), f"field '{key}' must be a finite time >= 0 in seconds, not {_describe(value)}")
+    return seconds
+
+
+_RESPONSE_KEYS = ("status", "http_version", "headers", "headers_at_s", "body", "chunks", "ended", "ended_at_s")
+
+
+def _response_from(node: dict[str, Any], where: Where) -> Response:
+    _check_keys(node, _RESPONSE_KEYS, where)
+    status = _field(node, "status", where, int, "an HTTP status code")
+    if not 200 <= status <= 599:
+        raise Invalid((*where, "status"), f"status {status} is not the status of a final HTTP response (200-599)")
+    http_version = node.get("http_version", "HTTP/1.1")
+    if not isinstance(http_version, str):
+        raise Invalid((*where, "http_version"), "field 'http_version' must be text such as HTTP/1.1")
+    headers_at_s = _seconds_field(node, "headers_at_s", where)
+    body = _body_from(node, where)
+    chunk_nodes = _field(node, "chunks", where, list, "a list of {at_s, size_bytes}")
+    chunks: list[Chunk] = []
+    offset = 0
+    previous_at = headers_at_s
+    size_of_body = len(body)
+    for index, chunk_node in enumerate(chunk_nodes):
+        # the common case, checked in a few type tests; anything else takes the careful path
+        if type(chunk_node) is dict and len(chunk_node) == 2:
+            at_s: Any = chunk_node.get("at_s")
+            size: Any = chunk_node.get("size_bytes")
+            if (
+                type(size) is int
+                and type(at_s) in (float, int)
+                and 0 < size <= size_of_body - offset
+                and previous_at <= at_s < 1e15
+            ):
+                chunks.append(Chunk(float(at_s), body[offset : offset + size]))
+                offset += size
+                previous_at = at_s
+                continue
+        here = (*where, "chunks", index)
+        if not isinstance(chunk_node, dict):
+            raise Invalid(here, f"a chunk is {{at_s: SECONDS, size_bytes: N}}, not {_describe(chunk_node)}")
+        _check_keys(chunk_node, ("at_s", "size_bytes"), here)
+        at_s = _seconds_field(chunk_node, "at_s", here)
+        size = _field(chunk_node, "size_bytes", here, int, "a whole number of bytes")
+        if size < 1:
+            raise Invalid((*here, "size_bytes"), f"chunk size_bytes must be at least 1, not {size}")
+        if at_s < previous_at:
+            raise Invalid(
+                (*here, "at_s"), f"chunk at_s {at_s} goes back in time (previous {previous_at}); offsets never decrease"
+            )
+        if offset + size > len(body):
+            raise Invalid(
+                (*here, "size_bytes"), f"chunks cover more bytes than the body has ({offset + size} > {len(body)})"
+            )
+        chunks.append(Chunk(at_s=at_s, data=body[offset : offset + size]))
+        offset += size
+        previous_at = at_s
+    if offset != len(body):
+        raise Invalid(
+            (*where, "chunks"), f"chunk sizes add up to {offset} bytes but the body has {len(body)}; fix size_bytes"
+        )
+    ended = node.get("ended", "complete")
+    if ended not in ("complete", "cut"):
+        raise Invalid((*where, "ended"), f"field 'ended' must be complete or cut, not {_describe(ended)}")
+    ended_at_s = _seconds_field(node, "ended_at_s", where) if "ended_at_s" in node else None
+    if ended_at_s is not None and ended_at_s < previous_at:
+        raise Invalid((*where, "ended_at_s"), f"ended_at_s {ended_at_s} is before the last chunk ({previous_at})")
+    return Response(
+        status=status,
+        headers=_headers_from(node, where),
+        headers_at_s=headers_at_s,
+        chunks=tuple(chunks),
+        ended=ended,
+        ended_at_s=ended_at_s,
+        http_version=http_version,
+    )
