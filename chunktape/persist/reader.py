@@ -56,6 +56,7 @@ _SIMPLE_ESCAPES = {
     "L": "\u2028",
     "P": "\u2029",
 }
+_SPECIAL_FLOATS = {".inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _LITERAL_HEADER = re.compile(r"\|([1-9]?)([-+]?)|\|([-+])([1-9])")
 
@@ -107,7 +108,7 @@ def plain_value(text: str) -> Any:
     """A plain scalar as PyYAML's safe loader reads it (the forms chunktape writes)."""
     if (
         not text
-        or text[0] in _INDICATORS
+        or (text[0] in _INDICATORS and not (text[0] in "-?:" and len(text) > 1 and text[1] != " "))
         or text[0] == " "
         or ": " in text
         or " #" in text
@@ -121,6 +122,9 @@ def plain_value(text: str) -> Any:
         return float(text)
     if text == "null":
         return None
+    special = _SPECIAL_FLOATS.get(text)
+    if special is not None:
+        return special
     if text == "true":
         return True
     if text == "false":
@@ -238,7 +242,7 @@ class _Reader:
                     self.i += 1
                     items.append(quoted)
                     continue
-            elif content.startswith("- ") or content == "-" or content[0] in "[&*!?":
+            elif content.startswith("- ") or content == "-" or (content[0] in "[&*!?" and content != "[]"):
                 raise _Unread
             if self._is_entry(content):
                 # `- key: value`: a mapping whose keys sit two columns right of the dash
