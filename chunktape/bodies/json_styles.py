@@ -1,0 +1,53 @@
+"""The ways providers write one JSON value, each reproducible exactly by `json.dumps`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chunktape.bodies.errors import BodyFormatError
+
+JSON_STYLES: dict[str, Callable[[Any], str]] = {
+    "compact": lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")),
+    "compact_ascii": lambda v: json.dumps(v, separators=(",", ":")),
+    "spaced": lambda v: json.dumps(v, ensure_ascii=False),
+    "spaced_ascii": lambda v: json.dumps(v),
+    "indent2": lambda v: json.dumps(v, ensure_ascii=False, indent=2),
+    "indent2_ascii": lambda v: json.dumps(v, indent=2),
+}
+
+
+def style_of(value: Any, text: str) -> str | None:
+    """The first style that writes `value` as exactly `text`, or None."""
+    for style, dump in JSON_STYLES.items():
+        try:
+            if dump(value) == text:
+                return style
+        except ValueError:  # NaN and friends have no exact spelling here
+            return None
+    return None
+
+
+def dump(value: Any, style: object, field: str) -> str:
+    """`value` written in `style`; BodyFormatError naming `field` when either is unusable."""
+    writer = JSON_STYLES.get(style) if isinstance(style, str) else None
+    if writer is None:
+        raise BodyFormatError(f"unknown json_style {style!r}; expected one of {', '.join(JSON_STYLES)}")
+    try:
+        return writer(value)
+    except (TypeError, ValueError) as exc:
+        raise BodyFormatError(f"{field} cannot be written as JSON ({exc})") from None
+
+
+def exact_json(text: str) -> tuple[Any, str] | None:
+    """(value, style) when `text` is one JSON value in a known style, else None."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "{[":
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    style = style_of(value, text)
+    return None if style is None else (value, style)
