@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from chunktape.bodies import event_stream, json_array
 from chunktape.sse import event_ends as sse_event_ends
+from chunktape.sse import looks_like_sse
 
 StreamFormat = Literal["sse", "ndjson", "json_array", "event_stream"]
 FORMAT_NAMES: dict[StreamFormat, str] = {
@@ -37,6 +38,12 @@ def stream_format(content_type: str | None, data: bytes) -> StreamFormat:
     if "json" in kind and data.lstrip(b" \t\r\n").startswith(b"["):
         return "json_array"
     return "sse"
+
+
+def known_format(content_type: str | None, data: bytes) -> StreamFormat | None:
+    """The body's stream format when its content type names one; None for a plain document."""
+    found = stream_format(content_type, data)
+    return None if found == "sse" and not looks_like_sse(content_type) else found
 
 
 def event_ends(data: bytes, content_type: str | None) -> list[int]:
@@ -83,8 +90,11 @@ class Event:
 
 
 def events(data: bytes, content_type: str | None) -> tuple[StreamFormat, list[Event]]:
-    """The body's events, each named (SSE `event:`, the event-stream `:event-type`) and summarized."""
-    found = stream_format(content_type, data)
+    """The body's events, each named (SSE `event:`, the event-stream `:event-type`) and
+    summarized; none for a body that is not a stream (a JSON document, plain text)."""
+    found = known_format(content_type, data)
+    if found is None:
+        return "sse", []
     ends = event_ends(data, content_type)
     if not ends or ends[-1] < len(data):
         ends.append(len(data))
@@ -92,7 +102,7 @@ def events(data: bytes, content_type: str | None) -> tuple[StreamFormat, list[Ev
     start = 0
     for end in ends:
         piece = data[start:end]
-        if piece.strip():
+        if piece.strip(b" \t\r\n[,]" if found == "json_array" else b" \t\r\n"):
             name, summary = _describe(found, piece)
             out.append(Event(start, len(piece), name, summary))
         start = end
