@@ -157,6 +157,7 @@ def _ollama_chat() -> WireExchange:
         request_json={
             "model": _OLLAMA_MODEL,
             "messages": [{"role": "user", "content": "用中文打个招呼。"}],
+            "tools": [],
             "stream": True,
         },
         status=200,
