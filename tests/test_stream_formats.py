@@ -273,3 +273,39 @@ def test_a_bedrock_chunk_with_undecodable_bytes_stays_json() -> None:
     node = encode_body(data, "application/vnd.amazon.eventstream")
     assert "bytes_json_style" not in node["event_stream"][0]
     assert decode_body(node) == data
+
+
+@pytest.mark.parametrize("split", ["bytes:1", "events"])
+def test_boto3_streams_the_bundled_bedrock_examples_from_the_replay_server(split: str) -> None:
+    from chunktape import CassettePlayer
+    from chunktape.replay.server import ReplayServer
+
+    names = ["bedrock_converse_stream", "bedrock_invoke_stream"]
+    cassettes = [load_cassette(str(CASSETTES / f"{name}.yaml")) for name in names]
+    with ReplayServer(CassettePlayer(cassettes, ReplayPolicy.from_knobs(speed=0, split=split))) as server:
+        for name in names:
+            call, expected = CALLS[name]
+            assert call(server.base_url, None) == expected
+
+
+def test_a_status_fault_raises_boto3s_and_ollamas_own_errors() -> None:
+    import ollama
+    from botocore.exceptions import ClientError
+
+    from chunktape import CassettePlayer, ReplayTransport
+    from chunktape.replay.server import ReplayServer
+
+    cassette = load_cassette(str(CASSETTES / "bedrock_converse_stream.yaml"))
+    with ReplayServer(CassettePlayer([cassette], ReplayPolicy.from_knobs(speed=0, fault="status:429"))) as server:
+        call, _ = CALLS["bedrock_converse_stream"]
+        with pytest.raises(ClientError) as caught:
+            call(server.base_url, None)
+    assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+    assert caught.value.response["Error"]["Message"] == "Too many requests, please wait before trying again."
+
+    call, _ = CALLS["ollama_chat"]
+    transport = ReplayTransport(str(CASSETTES / "ollama_chat.yaml"), speed=0, fault="status:503")
+    with pytest.raises(ollama.ResponseError) as failed:
+        call("http://replay.test", transport)
+    assert failed.value.status_code == 503
+    assert failed.value.error == "service unavailable"
