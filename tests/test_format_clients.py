@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import ollama
 import pytest
 
-from chunktape import CassettePlayer, ReplayPolicy, ReplayTransport, load_cassette
+from chunktape import AsyncReplayTransport, CassettePlayer, ReplayPolicy, ReplayTransport, load_cassette
 from chunktape.recorder import Recorder
 from chunktape.replay.server import ReplayServer
 from tests.fakes.formats import FORMAT_EXCHANGES
@@ -88,3 +89,21 @@ def test_the_client_gets_the_recorded_text_from_the_replay_server(
 def test_the_client_gets_the_recorded_text_through_the_transport(name: str, split: str, recorded: Path) -> None:
     call, expected = CALLS[name]
     assert call("http://replay.test", ReplayTransport(str(recorded), speed=0, split=split)) == expected
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("split", ["bytes:1", "events"])
+async def test_the_async_ollama_client_streams_through_the_async_transport(split: str, recorded: Path) -> None:
+    request = FORMAT_EXCHANGES["ollama_chat"].request_json
+    client = ollama.AsyncClient(
+        host="http://replay.test", transport=AsyncReplayTransport(str(recorded), speed=0, split=split)
+    )
+    stream = await client.chat(model=request["model"], messages=request["messages"], stream=True)
+    parts = [part async for part in stream]
+    assert "".join(part.message.content or "" for part in parts) == FORMAT_EXCHANGES["ollama_chat"].text
+    assert parts[-1].done

@@ -9,15 +9,29 @@ import json
 import random
 from pathlib import Path
 
+import ollama
 import pytest
 from botocore.eventstream import EventStreamBuffer
+from botocore.exceptions import ClientError
 
-from chunktape import Cassette, Chunk, Interaction, ReplayPolicy, Request, Response, build_schedule, load_cassette
+from chunktape import (
+    Cassette,
+    CassettePlayer,
+    Chunk,
+    Interaction,
+    ReplayPolicy,
+    ReplayTransport,
+    Request,
+    Response,
+    build_schedule,
+    load_cassette,
+)
 from chunktape.bodies import BodyFormatError, decode_body, encode_body
 from chunktape.bodies.framing import event_ends, framing_problems
 from chunktape.cassette_file import dumps, loads
 from chunktape.errors import CassetteError
 from chunktape.knobs import Split
+from chunktape.replay.server import ReplayServer
 from chunktape.schedule import split_body
 from tests.fakes.formats import FORMAT_EXCHANGES, event_message
 from tests.fakes.wire import EXCHANGES, WireExchange, body
@@ -219,8 +233,6 @@ def test_each_new_example_loads_round_trips_and_holds_the_fakes_bytes(name: str)
 @pytest.mark.parametrize("split", ["recorded", "utf8", "bytes:1", "events"])
 @pytest.mark.parametrize("name", TAKES_A_TRANSPORT)
 def test_the_client_reads_the_bundled_example_through_the_transport(name: str, split: str) -> None:
-    from chunktape import ReplayTransport
-
     call, expected = CALLS[name]
     assert (
         call("http://replay.test", ReplayTransport(str(CASSETTES / f"{name}.yaml"), speed=0, split=split)) == expected
@@ -277,9 +289,6 @@ def test_a_bedrock_chunk_with_undecodable_bytes_stays_json() -> None:
 
 @pytest.mark.parametrize("split", ["bytes:1", "events"])
 def test_boto3_streams_the_bundled_bedrock_examples_from_the_replay_server(split: str) -> None:
-    from chunktape import CassettePlayer
-    from chunktape.replay.server import ReplayServer
-
     names = ["bedrock_converse_stream", "bedrock_invoke_stream"]
     cassettes = [load_cassette(str(CASSETTES / f"{name}.yaml")) for name in names]
     with ReplayServer(CassettePlayer(cassettes, ReplayPolicy.from_knobs(speed=0, split=split))) as server:
@@ -289,12 +298,6 @@ def test_boto3_streams_the_bundled_bedrock_examples_from_the_replay_server(split
 
 
 def test_a_status_fault_raises_boto3s_and_ollamas_own_errors() -> None:
-    import ollama
-    from botocore.exceptions import ClientError
-
-    from chunktape import CassettePlayer, ReplayTransport
-    from chunktape.replay.server import ReplayServer
-
     cassette = load_cassette(str(CASSETTES / "bedrock_converse_stream.yaml"))
     with ReplayServer(CassettePlayer([cassette], ReplayPolicy.from_knobs(speed=0, fault="status:429"))) as server:
         call, _ = CALLS["bedrock_converse_stream"]
