@@ -26,8 +26,8 @@ BODY_OPTIONS = ("json_style", "line_end", "unterminated", *json_array.OPTIONS)
 def encode_body(data: bytes, content_type: str | None) -> dict[str, Any]:
     """A YAML-ready mapping that decodes back to exactly `data`."""
     if data and event_stream.looks_like_event_stream(content_type):
-        as_messages = event_stream.encode(data)
-        if as_messages is not None and decode_body(as_messages) == data:
+        as_messages = event_stream.encode(data)  # each message item is checked to give back its bytes
+        if as_messages is not None:
             return as_messages
     try:
         text = data.decode("utf-8")

@@ -60,7 +60,12 @@ def encode(text: str) -> dict[str, Any] | None:
     separators = {text[end:next_start] for (_, end, _), (next_start, _, _) in itertools.pairwise(spans)}
     if len(separators) > 1:
         return None
-    styles = [None if isinstance(value, str) else style_of(value, text[start:end]) for start, end, value in spans]
+    styles: list[str | None] = []
+    last: str | None = None
+    for start, end, value in spans:  # elements share a style: try the last one found first
+        found = None if isinstance(value, str) else style_of(value, text[start:end], last)
+        styles.append(found)
+        last = found or last
     common = Counter(style for style in styles if style is not None).most_common(1)
     style = common[0][0] if common else "compact"
     items = [

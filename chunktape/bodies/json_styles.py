@@ -18,9 +18,11 @@ JSON_STYLES: dict[str, Callable[[Any], str]] = {
 }
 
 
-def style_of(value: Any, text: str) -> str | None:
-    """The first style that writes `value` as exactly `text`, or None."""
-    for style, dump in JSON_STYLES.items():
+def style_of(value: Any, text: str, first: str | None = None) -> str | None:
+    """The first style that writes `value` as exactly `text` (trying `first` first), or None."""
+    order = [first, *JSON_STYLES] if first is not None and first in JSON_STYLES else list(JSON_STYLES)
+    for style in order:
+        dump = JSON_STYLES[style]
         try:
             if dump(value) == text:
                 return style
