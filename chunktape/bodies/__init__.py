@@ -55,7 +55,7 @@ def decode_body(node: object) -> bytes:
     if not isinstance(node, dict):
         raise BodyFormatError(f"body must be a mapping with one of {', '.join(BODY_KINDS)}")
     kinds = [kind for kind in BODY_KINDS if kind in node]
-    unknown = sorted(str(key) for key in set(node) - set(BODY_KINDS) - set(BODY_OPTIONS))
+    unknown = sorted(str(key) for key in set(node) - set(BODY_KINDS) - set(BODY_OPTIONS))  # keys may be null
     if unknown:
         raise BodyFormatError(f"unknown body field {unknown[0]!r}; expected one of {', '.join(BODY_KINDS)}")
     if len(kinds) != 1:

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from chunktape.bodies.errors import BodyFormatError
-from chunktape.bodies.json_styles import dump, style_of
+from chunktape.bodies.json_styles import dump, style_of, yaml_safe
 
 OPTIONS = ("open", "separator", "close")
 _WHITESPACE = " \t\n\r"
@@ -63,7 +63,8 @@ def encode(text: str) -> dict[str, Any] | None:
     styles: list[str | None] = []
     last: str | None = None
     for start, end, value in spans:  # elements share a style: try the last one found first
-        found = None if isinstance(value, str) else style_of(value, text[start:end], last)
+        structured = not isinstance(value, str) and yaml_safe(value)
+        found = style_of(value, text[start:end], last) if structured else None
         styles.append(found)
         last = found or last
     common = Counter(style for style in styles if style is not None).most_common(1)

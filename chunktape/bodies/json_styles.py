@@ -51,5 +51,17 @@ def exact_json(text: str) -> tuple[Any, str] | None:
         value = json.loads(text)
     except ValueError:
         return None
+    if not yaml_safe(value):
+        return None
     style = style_of(value, text)
     return None if style is None else (value, style)
+
+
+def yaml_safe(value: Any) -> bool:
+    """False when `value` holds an escaped lone surrogate (\\ud800): valid JSON, but no YAML
+    reader takes it back, so such a value is kept as text."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
