@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import ollama
 import pytest
+import yaml
 
 from chunktape import AsyncReplayTransport, CassettePlayer, ReplayPolicy, ReplayTransport, load_cassette
 from chunktape.recorder import Recorder
@@ -48,12 +49,19 @@ def test_every_format_records_byte_exact_and_reads_as_events(recorded: Path) -> 
         exchange = FORMAT_EXCHANGES[name]
         assert by_path[urlsplit(exchange.path).path].response.body == body(exchange), name
     text = recorded.read_text(encoding="utf-8")
-    assert "json_array:" in text
-    assert 'separator: "\\n,\\r\\n"' in text
-    assert "event_stream:" in text
-    assert ":event-type: contentBlockDelta" in text
-    assert "bytes_json_style: compact" in text
-    assert "type: content_block_delta" in text
+    bodies = {
+        item["request"]["url"].rsplit("/", 1)[-1]: item["response"]["body"]
+        for item in yaml.safe_load(text)["interactions"]
+    }
+    gemini = bodies["gemini-2.5-flash:streamGenerateContent"]
+    assert gemini["separator"] == "\n,\r\n"  # Gemini's elements as YAML, not one escaped string
+    assert gemini["json_array"][0]["candidates"][0]["content"]["parts"][0]["text"] == "这里是第一段"
+    converse = bodies["converse-stream"]["event_stream"]
+    assert converse[1]["headers"][":event-type"] == "contentBlockDelta"
+    assert converse[1]["json"]["delta"] == {"text": "Hello"}
+    invoke = bodies["invoke-with-response-stream"]["event_stream"]
+    assert invoke[2]["bytes_json_style"] == "compact"  # Bedrock chunks decoded
+    assert invoke[2]["json"]["bytes"]["type"] == "content_block_delta"
     ndjson_lines = [line.strip() for line in text.splitlines() if line.strip().startswith('{"model":"llama3.2"')]
     assert len(ndjson_lines) == 5  # NDJSON stays a literal block, one line per object
     assert "AWS4-HMAC-SHA256" not in text  # the SigV4 signature is redacted with the Authorization header
