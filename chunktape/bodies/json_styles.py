@@ -21,7 +21,11 @@ JSON_STYLES: dict[str, Callable[[Any], str]] = {
 def style_of(value: Any, text: str, first: str | None = None) -> str | None:
     """The first style that writes `value` as exactly `text` (trying `first` first), or None."""
     order = [first, *JSON_STYLES] if first is not None and first in JSON_STYLES else list(JSON_STYLES)
+    # only indented styles write a raw line break; only _ascii ones never write non-ASCII
+    multiline, ascii_only = "\n" in text, text.isascii()
     for style in order:
+        if style.startswith("indent") != multiline or (style.endswith("_ascii") and not ascii_only):
+            continue
         dump = JSON_STYLES[style]
         try:
             if dump(value) == text:
