@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,8 @@ FORMAT_NAMES: dict[StreamFormat, str] = {
     "event_stream": "AWS event-stream messages",
 }
 _NDJSON_TYPES = ("ndjson", "jsonl", "json-lines", "jsonlines", "json-seq")
+_ARRAY_START = re.compile(rb"[ \t\r\n]*\[")
+_LINE_END = re.compile(rb"\n")
 
 
 def stream_format(content_type: str | None, data: bytes) -> StreamFormat:
@@ -35,7 +38,7 @@ def stream_format(content_type: str | None, data: bytes) -> StreamFormat:
         return "event_stream"
     if any(name in kind for name in _NDJSON_TYPES):
         return "ndjson"
-    if "json" in kind and data.lstrip(b" \t\r\n").startswith(b"["):
+    if "json" in kind and _ARRAY_START.match(data):
         return "json_array"
     return "sse"
 
@@ -52,7 +55,7 @@ def event_ends(data: bytes, content_type: str | None) -> list[int]:
     if found == "event_stream":
         return event_stream.message_ends(data)
     if found == "ndjson":
-        return [index + 1 for index, byte in enumerate(data) if byte == 0x0A]
+        return [match.end() for match in _LINE_END.finditer(data)]
     if found == "json_array":
         return _array_ends(data)
     return sse_event_ends(data)
