@@ -314,3 +314,12 @@ def test_a_status_fault_raises_boto3s_and_ollamas_own_errors() -> None:
         call("http://replay.test", transport)
     assert failed.value.status_code == 503
     assert failed.value.error == "service unavailable"
+
+
+def test_a_json_array_that_never_closes_is_a_framing_problem_unless_the_stream_was_cut() -> None:
+    data = body(FORMAT_EXCHANGES["gemini_array"])[:-1]
+    [(index, problem)] = framing_problems(data, "application/json", cut=False)
+    assert index == 3
+    assert "does not close with ] after element 3" in problem
+    assert framing_problems(data, "application/json", cut=True) == []
+    assert framing_problems(body(FORMAT_EXCHANGES["gemini_array"]), "application/json", cut=False) == []

@@ -78,7 +78,7 @@ def read_message(raw: bytes) -> tuple[dict[str, Any], bytes]:
 def _reworded(problem: str, raw: bytes) -> str:
     if "Checksum" in problem:
         which = "prelude" if binascii.crc32(raw[:8]) != int.from_bytes(raw[8:12], "big") else "message"
-        return f"has a bad {which} CRC ({problem.rstrip('.')}); the bytes were changed after it was sent"
+        return f"has a bad {which} CRC ({problem.rstrip('.')}): its bytes are not the ones it was sent with"
     return problem
 
 

@@ -172,7 +172,8 @@ def framing_problems(data: bytes, content_type: str | None, *, cut: bool) -> lis
                 return []
             except ValueError as exc:
                 if not (last and cut and len(raw) < _announced(raw)):
-                    problems.append((index, f"event-stream message {index + 1} (at byte {offset}) {exc}"))
+                    fix = "re-record it, or write that message as headers and json (its CRCs are computed on load)"
+                    problems.append((index, f"event-stream message {index + 1} (at byte {offset}) {exc}; {fix}"))
             offset += len(raw)
         return problems
     text = data.decode("utf-8", errors="replace")
@@ -184,12 +185,17 @@ def framing_problems(data: bytes, content_type: str | None, *, cut: bool) -> lis
             try:
                 json.loads(line)
             except ValueError as exc:
-                problems.append((index, f"NDJSON line {index + 1} is not JSON ({exc.args[0].split(':')[0]})"))
+                reason = exc.args[0].split(":")[0]
+                problems.append(
+                    (index, f"NDJSON line {index + 1} is not JSON ({reason}); re-record it, or fix that line")
+                )
         return problems
     spans = json_array.element_spans(text)
     tail = text[spans[-1][1] :] if spans else text
     if not cut and tail.strip() != "]":
-        problems.append((len(spans), f"the JSON array stream does not close after element {len(spans)} with ]"))
+        problems.append(
+            (len(spans), f"the JSON array does not close with ] after element {len(spans)}; re-record it, or fix close")
+        )
     return problems
 
 

@@ -120,7 +120,7 @@ def framing_findings(cassette: Cassette, text: str) -> list[tuple[int | None, st
         problems = framing_problems(response.body, response.header("content-type"), cut=response.ended == "cut")
         for item, problem in problems:
             where = f"interaction #{number}'s response body: {problem}"
-            found.append((_body_item_line(text, number - 1, item), f"{where}; re-record it, or fix the bytes there"))
+            found.append((_body_item_line(text, number - 1, item), where))
     return found
 
 
