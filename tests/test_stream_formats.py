@@ -13,7 +13,7 @@ from pathlib import Path
 import ollama
 import pytest
 from botocore.eventstream import EventStreamBuffer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EventStreamError
 
 from chunktape import (
     Cassette,
@@ -28,6 +28,8 @@ from chunktape import (
     load_cassette,
 )
 from chunktape.bodies import BodyFormatError, decode_body, encode_body
+from chunktape.bodies.event_stream import pieces as event_stream_pieces
+from chunktape.bodies.event_stream import write_message
 from chunktape.bodies.framing import event_ends, framing_problems
 from chunktape.cassette_file import dumps, loads
 from chunktape.errors import CassetteError
@@ -323,3 +325,26 @@ def test_a_json_array_that_never_closes_is_a_framing_problem_unless_the_stream_w
     assert "does not close with ] after element 3" in problem
     assert framing_problems(data, "application/json", cut=True) == []
     assert framing_problems(body(FORMAT_EXCHANGES["gemini_array"]), "application/json", cut=False) == []
+
+
+def test_an_exception_message_mid_stream_replays_as_boto3s_own_error() -> None:
+    """Bedrock ends a stream early with an `exception` message; boto3 raises it by name."""
+    exchange = FORMAT_EXCHANGES["bedrock_converse_stream"]
+    messages = event_stream_pieces(body(exchange))
+    error = write_message(
+        {":exception-type": "throttlingException", ":content-type": "application/json", ":message-type": "exception"},
+        b'{"message":"Too many tokens, please wait before trying again."}',
+    )
+    data = b"".join(messages[:3]) + error
+    node = encode_body(data, "application/vnd.amazon.eventstream")
+    assert node["event_stream"][3]["headers"][":message-type"] == "exception"
+    response = Response(200, exchange.headers, 0.0, (Chunk(0.1, data),))
+    request = load_cassette(str(CASSETTES / "bedrock_converse_stream.yaml")).interactions[0].request
+    cassette = Cassette([Interaction(request, response)])
+    with ReplayServer(
+        CassettePlayer([loads(dumps(cassette))], ReplayPolicy.from_knobs(speed=0, split="events"))
+    ) as server:
+        call, _ = CALLS["bedrock_converse_stream"]
+        with pytest.raises(EventStreamError) as caught:
+            call(server.base_url, None)
+    assert caught.value.response["Error"]["Code"] == "throttlingException"
