@@ -1,7 +1,7 @@
 """The timing/chaos vocabulary, parsed from the same strings in the CLI, the marker and Python.
 
 speed   1 recorded rhythm, 2 twice as fast, 0 no waiting
-split   recorded | bytes:N | random:A-B | utf8 | sse | whole
+split   recorded | bytes:N | random:A-B | utf8 | events (sse) | whole
 delay   first:DUR | chunk:DUR | jitter:DUR   (repeatable; DUR like 250ms or 1.5s)
 fault   disconnect:N | stall:N:DUR | status:CODE | truncate
 seed    int; every random choice derives from it
@@ -18,7 +18,7 @@ from typing import Literal
 
 from chunktape.errors import KnobError
 
-SplitKind = Literal["recorded", "bytes", "random", "utf8", "sse", "whole"]
+SplitKind = Literal["recorded", "bytes", "random", "utf8", "events", "sse", "whole"]
 FaultKind = Literal["disconnect", "stall", "status", "truncate"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*$")
@@ -83,7 +83,7 @@ class Split:
         if isinstance(spec, Split):
             return spec
         text = _text(spec, "split", "bytes:16").strip().lower()
-        if text in ("recorded", "utf8", "sse", "whole"):
+        if text in ("recorded", "utf8", "events", "sse", "whole"):  # sse: the older name of events
             return cls(kind=text)  # type: ignore[arg-type]
         name, _, arg = text.partition(":")
         if name == "bytes" and arg:
@@ -97,7 +97,7 @@ class Split:
             if high < low:
                 raise KnobError(f"bad split {spec!r}: the range must go low to high, as in random:1-64")
             return cls(kind="random", size_bytes=low, max_bytes=high)
-        raise KnobError(f"unknown split {spec!r}: use recorded, bytes:N, random:A-B, utf8, sse or whole")
+        raise KnobError(f"unknown split {spec!r}: use recorded, bytes:N, random:A-B, utf8, events or whole")
 
     def __str__(self) -> str:
         if self.kind == "bytes":

@@ -12,7 +12,7 @@ from typing import Literal
 
 from chunktape.cassette import Headers, Request
 
-Provider = Literal["gemini", "openai", "anthropic", "generic"]
+Provider = Literal["gemini", "openai", "anthropic", "bedrock", "ollama", "generic"]
 
 _REASONS = {
     400: "Bad Request",
@@ -61,6 +61,17 @@ _ANTHROPIC_ERROR = {
     503: "overloaded_error",
     529: "overloaded_error",
 }
+_BEDROCK_ERROR = {  # the exception names boto3's bedrock-runtime client raises
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    408: "ModelTimeoutException",
+    424: "ModelErrorException",
+    429: "ThrottlingException",
+    503: "ServiceUnavailableException",
+}
+_BEDROCK_MESSAGE = {429: "Too many requests, please wait before trying again."}
+_BEDROCK_PATH = ("/converse", "/converse-stream", "/invoke", "/invoke-with-response-stream")
 RETRY_AFTER_S = 1
 
 
@@ -80,6 +91,10 @@ def provider_of(request: Request) -> Provider:
         return "anthropic"
     if "openai.com" in host or path.endswith(("/chat/completions", "/responses", "/completions", "/embeddings")):
         return "openai"
+    if "bedrock-runtime" in host or (path.startswith("/model/") and path.endswith(_BEDROCK_PATH)):
+        return "bedrock"
+    if path.startswith("/api/") and path.endswith(("/api/chat", "/api/generate", "/api/embed")):
+        return "ollama"
     return "generic"
 
 
@@ -104,6 +119,10 @@ def error_response(request: Request, status: int) -> tuple[Headers, bytes]:
         kind = _ANTHROPIC_ERROR.get(status, "api_error")
         body = {"type": "error", "error": {"type": kind, "message": reason_phrase(status)}}
         text = json.dumps(body, separators=(",", ":"))
+    elif provider == "bedrock":
+        text = json.dumps({"message": _BEDROCK_MESSAGE.get(status, reason_phrase(status))}, separators=(",", ":"))
+    elif provider == "ollama":
+        text = json.dumps({"error": reason_phrase(status).lower()}, separators=(",", ":"))
     else:
         text = json.dumps({"error": {"code": status, "message": reason_phrase(status)}})
     data = text.encode("utf-8")
@@ -111,6 +130,9 @@ def error_response(request: Request, status: int) -> tuple[Headers, bytes]:
         ("content-type", "application/json; charset=UTF-8" if provider == "gemini" else "application/json"),
         ("content-length", str(len(data))),
     ]
+    if provider == "bedrock":
+        kind = _BEDROCK_ERROR.get(status, "InternalServerException")
+        headers.append(("x-amzn-errortype", f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"))
     if status in (429, 503, 529):
         headers.append(("retry-after", str(RETRY_AFTER_S)))
     if provider == "anthropic":

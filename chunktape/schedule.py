@@ -11,10 +11,10 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
+from chunktape.bodies.framing import event_ends
 from chunktape.cassette import Headers, Request, Response
 from chunktape.knobs import ReplayPolicy, Split
 from chunktape.providers import error_response, reason_phrase
-from chunktape.sse import event_ends
 
 Ending = Literal["complete", "disconnect"]
 
@@ -133,8 +133,8 @@ def split_body(response: Response, split: Split, rng: random.Random) -> list[tup
             position += rng.randint(split.size_bytes, split.max_bytes)
     elif split.kind == "utf8":
         cuts = sorted(set(recorded_ends[:-1]) | set(_inside_multibyte_characters(body)))
-    else:  # sse
-        cuts = [end for end in event_ends(body) if end < len(body)]
+    else:  # events (or sse, its older name): SSE events, NDJSON lines, array elements, event-stream messages
+        cuts = [end for end in event_ends(body, response.header("content-type")) if end < len(body)]
     pieces: list[tuple[float, bytes]] = []
     start = 0
     for end in [*cuts, len(body)]:

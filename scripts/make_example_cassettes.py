@@ -17,10 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chunktape import Cassette, Chunk, Interaction, Request, Response, save_cassette  # noqa: E402
-from tests.fakes.wire import EXCHANGES, WireExchange, provider_of  # noqa: E402
+from tests.fakes.formats import FORMAT_EXCHANGES  # noqa: E402
+from tests.fakes.wire import EXCHANGES, WireExchange  # noqa: E402
 
 HOSTS = {
     "gemini": "https://generativelanguage.googleapis.com",
+    "ollama": "http://localhost:11434",
+    "bedrock": "https://bedrock-runtime.us-east-1.amazonaws.com",
     "openai": "https://api.openai.com",
     "anthropic": "https://api.anthropic.com",
 }
@@ -33,12 +36,18 @@ REQUEST_HEADERS = {
         ("anthropic-version", "2026-10-21"),
         ("authorization", "Bearer sk-ant-demo"),
     ),
+    "ollama": (("content-type", "application/json"), ("accept", "application/json")),
+    "bedrock": (
+        ("content-type", "application/json"),
+        ("x-amz-date", "20251014T092117Z"),
+        ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251014/us-east-1/bedrock/aws4_request"),
+    ),
 }
 HEADERS_AT_S = 0.031  # one round trip on a good connection before the response head
 
 
 def interaction_for(exchange: WireExchange) -> Interaction:
-    provider = provider_of(exchange)
+    provider = exchange.name.split("_", 1)[0]
     at = HEADERS_AT_S
     chunks = []
     for gap_s, data in exchange.chunks:
@@ -59,7 +68,7 @@ def interaction_for(exchange: WireExchange) -> Interaction:
 
 def main() -> None:
     out = ROOT / "cassettes"
-    for name, exchange in EXCHANGES.items():
+    for name, exchange in {**EXCHANGES, **FORMAT_EXCHANGES}.items():
         path = out / f"{name}.yaml"
         save_cassette(Cassette([interaction_for(exchange)]), str(path))
         print(f"wrote {path.relative_to(ROOT)}")

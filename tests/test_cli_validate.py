@@ -35,7 +35,7 @@ def test_the_example_cassettes_pass_one_line_each() -> None:
     result = chunktape("validate", str(CASSETTES))
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
-    assert len(lines) == 5
+    assert len(lines) == len(list(CASSETTES.glob("*.yaml")))
     assert all(re.fullmatch(r"ok .+\.yaml \(1 interaction\)", line) for line in lines)
 
 

@@ -2,7 +2,7 @@
 
 A summary table, a timeline with one row per interaction (chunk marks scaled to the
 width), and per interaction a chunk list with gap bars and a preview of where each
-chunk was cut. Plain text; falls back to ASCII when the terminal cannot show the glyphs.
+chunk was cut, then the body's events in whatever format it streams. Plain text; falls back to ASCII when the terminal cannot show the glyphs.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import click
 
+from chunktape.bodies.framing import FORMAT_NAMES
+from chunktape.bodies.framing import events as stream_events
 from chunktape.cassette import Cassette, Interaction
 from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly
@@ -79,6 +81,9 @@ def render(cassette: Cassette, width: int, glyphs: Glyphs = Glyphs()) -> str:
     parts = [title, "", summary_table(cassette), "", timeline(cassette, width, glyphs)]
     for index, interaction in enumerate(cassette.interactions, start=1):
         parts += ["", chunk_list(index, interaction, width, glyphs)]
+        events = event_list(interaction, width, glyphs)
+        if events:
+            parts.append(events)
     return "\n".join(parts)
 
 
@@ -179,6 +184,29 @@ def chunk_list(index: int, interaction: Interaction, width: int, glyphs: Glyphs)
         )
     ending = f"   ended {response.ended} at {_ms(response.end_s)}"
     lines.append(ending + (" (the upstream closed mid-body)" if response.ended == "cut" else ""))
+    return "\n".join(lines)
+
+
+_MOST_EVENTS_SHOWN = 40
+
+
+def event_list(interaction: Interaction, width: int, glyphs: Glyphs) -> str:
+    """The body's events (SSE events, NDJSON lines, JSON array elements, event-stream
+    messages): where each starts, its size, its name and what it carries, on one line."""
+    response = interaction.response
+    if not response.body:
+        return ""
+    found, events = stream_events(response.body, response.header("content-type"))
+    if not events:
+        return ""
+    lines = [f"   {len(events)} {FORMAT_NAMES[found]}"]
+    name_width = min(24, max(len(event.name) for event in events))
+    for number, event in enumerate(events[:_MOST_EVENTS_SHOWN], start=1):
+        head = f"   #{number:<4} {event.offset:>8,} +{event.size_bytes:<6,} {event.name:<{name_width}}  "
+        summary = _show_bytes(event.summary.encode("utf-8"))
+        lines.append(head + _clip_middle(summary, max(10, width - len(head)), glyphs.more))
+    if len(events) > _MOST_EVENTS_SHOWN:
+        lines.append(f"   {glyphs.more} and {len(events) - _MOST_EVENTS_SHOWN} more")
     return "\n".join(lines)
 
 

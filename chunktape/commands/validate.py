@@ -7,9 +7,12 @@ Meant for CI over a cassette directory: one line per file, exit 0 when all pass,
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
+import yaml
 
+from chunktape.bodies.framing import framing_problems
 from chunktape.cassette import Cassette
 from chunktape.cassette_file import dumps, load_cassette, loads
 from chunktape.commands.common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
@@ -26,8 +29,10 @@ def validate(paths: tuple[str, ...], redact: tuple[str, ...]) -> None:
     """Check cassettes: schema, byte-exact round-trip, and leaked secrets.
 
     PATH is a cassette file or a directory of them (*.yaml, *.yml). A cassette passes
-    when it loads, saving it again would give the very same file, and nothing in it looks
-    like an API key, a bearer token or an unredacted secret header or ?key= value.
+    when it loads, saving it again would give the very same file, its streamed bodies are
+    framed as their format requires (event-stream CRCs, NDJSON lines, JSON arrays), and
+    nothing in it looks like an API key, a bearer token or an unredacted secret header or
+    ?key= value.
 
     \b
     Example:
@@ -49,8 +54,15 @@ def validate(paths: tuple[str, ...], redact: tuple[str, ...]) -> None:
                 click.echo(f"FAIL {exc}")
                 worst = EXIT_BAD_INPUT
                 continue
-            problems = check(cassette, _text_of(path), redact)
-            if problems:
+            text = _text_of(path)
+            problems = check(cassette, text, redact)
+            framing = framing_findings(cassette, text)
+            if framing:
+                (line, first), more = framing[0], len(framing) - 1
+                shown = first + (f" (and {more} more framing problem{'' if more == 1 else 's'})" if more else "")
+                click.echo(f"FAIL {path}:{line}: {'; '.join([shown, *problems])}")
+                worst = max(worst, EXIT_CHECK_FAILED)
+            elif problems:
                 click.echo(f"FAIL {path}: {'; '.join(problems)}")
                 worst = max(worst, EXIT_CHECK_FAILED)
             else:
@@ -97,6 +109,43 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
         more = f" and {len(findings) - 5} more" if len(findings) > 5 else ""
         problems.append(f"leaked secret: {shown}{more}")
     return problems
+
+
+def framing_findings(cassette: Cassette, text: str) -> list[tuple[int | None, str]]:
+    """(line, problem) for each response body that breaks its stream format's framing: a bad
+    event-stream CRC or length, an NDJSON line that is not JSON, a JSON array never closed."""
+    found: list[tuple[int | None, str]] = []
+    for number, interaction in enumerate(cassette.interactions, start=1):
+        response = interaction.response
+        problems = framing_problems(response.body, response.header("content-type"), cut=response.ended == "cut")
+        for item, problem in problems:
+            where = f"interaction #{number}'s response body: {problem}"
+            found.append((_body_item_line(text, number - 1, item), where))
+    return found
+
+
+def _body_item_line(text: str, interaction: int, item: int) -> int | None:
+    """The line of the body's item-th event (a list item, or a line of a literal block)."""
+    try:
+        node: Any = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    for step in ("interactions", interaction, "response", "body"):
+        if isinstance(node, yaml.MappingNode):
+            node = next((value for key, value in node.value if key.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+        else:
+            return None
+        if node is None:
+            return None
+    body_line: int = node.start_mark.line + 1
+    for key, value in node.value if isinstance(node, yaml.MappingNode) else []:
+        if isinstance(value, yaml.SequenceNode) and item < len(value.value):
+            return int(value.value[item].start_mark.line) + 1
+        if key.value == "text" and isinstance(value, yaml.ScalarNode) and value.style == "|":
+            return int(value.start_mark.line) + 2 + item
+    return body_line
 
 
 def _body_findings(cassette: Cassette, redactor: Redactor, seen: set[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""A real HTTP/1.1 server that answers like Gemini, OpenAI and Anthropic.
+"""A real HTTP/1.1 server that answers like Gemini, OpenAI and Anthropic (and, given
+:data:`~tests.fakes.formats.FORMAT_EXCHANGES`, like Gemini REST, Ollama and Bedrock).
 
 ``FakeUpstream`` runs plain asyncio streams on 127.0.0.1 in a background
 thread.  Each wire chunk of a :class:`~tests.fakes.wire.WireExchange` goes out
@@ -31,7 +32,8 @@ from types import TracebackType
 from typing import Any, Self, TypedDict
 from urllib.parse import parse_qsl, urlsplit
 
-from .wire import EXCHANGES, WireExchange, error_body, provider_of
+from .formats import error_for
+from .wire import EXCHANGES, WireExchange
 
 __all__ = ["FakeUpstream", "RecordedRequest", "ServeOverride"]
 
@@ -360,7 +362,7 @@ class FakeUpstream:
             return keep_alive
         options = self._options(exchange)
         if options.status is not None:
-            headers, payload = error_body(provider_of(exchange), options.status)
+            headers, payload = error_for(exchange, options.status)
             await self._send_fixed(writer, options.status, headers, [(0.0, payload)], keep_alive, None)
             return keep_alive
         chunks = [(gap / options.speed if options.speed > 0 else 0.0, data) for gap, data in exchange.chunks]

@@ -1,45 +1,46 @@
 """How a body's bytes are written in a cassette: as readable as possible, always byte-exact.
 
 Each encoding is tried in turn and kept only if decoding it gives back the very same bytes:
-structured JSON, one SSE event per list item, plain UTF-8 text, and base64 as the last resort.
+one item per AWS event-stream message, structured JSON, one item per element of a streamed
+JSON array, one SSE event per list item, plain UTF-8 text (NDJSON reads as a literal block of
+lines), and base64 as the last resort. docs/body-formats.md describes each kind.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Callable
 from typing import Any
 
+from chunktape.bodies import event_stream, json_array
+from chunktape.bodies.errors import BodyFormatError
+from chunktape.bodies.json_styles import dump, exact_json
 from chunktape.sse import looks_like_sse
 
-_JSON_STYLES: dict[str, Callable[[Any], str]] = {
-    "compact": lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")),
-    "compact_ascii": lambda v: json.dumps(v, separators=(",", ":")),
-    "spaced": lambda v: json.dumps(v, ensure_ascii=False),
-    "spaced_ascii": lambda v: json.dumps(v),
-    "indent2": lambda v: json.dumps(v, ensure_ascii=False, indent=2),
-    "indent2_ascii": lambda v: json.dumps(v, indent=2),
-}
-BODY_KINDS = ("json", "sse_events", "text", "base64")
-BODY_OPTIONS = ("json_style", "line_end", "unterminated")
+__all__ = ["BODY_KINDS", "BODY_OPTIONS", "BodyFormatError", "decode_body", "encode_body"]
 
-
-class BodyFormatError(ValueError):
-    """A body mapping in a cassette cannot be turned back into bytes; the message says why."""
+BODY_KINDS = ("json", "sse_events", "json_array", "event_stream", "text", "base64")
+BODY_OPTIONS = ("json_style", "line_end", "unterminated", *json_array.OPTIONS)
 
 
 def encode_body(data: bytes, content_type: str | None) -> dict[str, Any]:
     """A YAML-ready mapping that decodes back to exactly `data`."""
+    if data and event_stream.looks_like_event_stream(content_type):
+        as_messages = event_stream.encode(data)  # each message item is checked to give back its bytes
+        if as_messages is not None:
+            return as_messages
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return {"base64": base64.b64encode(data).decode("ascii")}
     if content_type is None or "json" in content_type.lower():
-        as_json = _encode_json(text)
-        if as_json is not None:
-            return as_json
+        found = exact_json(text)
+        if found is not None:
+            value, style = found
+            return {"json": value} if style == "compact" else {"json": value, "json_style": style}
+        as_array = json_array.encode(text)
+        if as_array is not None:
+            return as_array
     if looks_like_sse(content_type):
         as_sse = _encode_sse(text)
         if as_sse is not None:
@@ -73,34 +74,12 @@ def decode_body(node: object) -> bytes:
             raise BodyFormatError("body.text must be a string")
         return _utf8(value, "body.text")
     if kind == "json":
-        style = node.get("json_style", "compact")
-        dump = _JSON_STYLES.get(style) if isinstance(style, str) else None
-        if dump is None:
-            raise BodyFormatError(f"unknown json_style {style!r}; expected one of {', '.join(_JSON_STYLES)}")
-        try:
-            return dump(value).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise BodyFormatError(f"body.json cannot be written as JSON ({exc})") from None
+        return _utf8(dump(value, node.get("json_style", "compact"), "body.json"), "body.json")
+    if kind == "json_array":
+        return _utf8(json_array.decode(node, value), "body.json_array")
+    if kind == "event_stream":
+        return event_stream.decode(value)
     return _decode_sse(node, value)
-
-
-def _encode_json(text: str) -> dict[str, Any] | None:
-    stripped = text.strip()
-    if not stripped or stripped[0] not in "{[":
-        return None
-    try:
-        value = json.loads(text)
-        # an escaped lone surrogate (\ud800) is valid JSON but no YAML reader takes it back
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (ValueError, UnicodeEncodeError):
-        return None
-    for style, dump in _JSON_STYLES.items():
-        try:
-            if dump(value) == text:
-                return {"json": value} if style == "compact" else {"json": value, "json_style": style}
-        except ValueError:
-            return None
-    return None
 
 
 def _line_end(text: str) -> str:
