@@ -121,28 +121,42 @@ class BeatClock:
             self._now = max(self._now, deadline)
 
 
-def loop_clock_is_virtual() -> bool:
-    """Whether an event loop runs in this thread on a test clock (looptime, trio's MockClock)
-    rather than the machine's; False when no loop runs."""
+def _running_loop() -> object | None:
+    """The clock of trio's run, or the asyncio loop, running in this thread; None outside one."""
     trio = sys.modules.get("trio")
     if trio is not None:
         try:
-            clock = trio.lowlevel.current_clock()
+            clock: object = trio.lowlevel.current_clock()
         except RuntimeError:
             pass
         else:
-            kind = type(clock)
-            return not (kind.__name__ == "SystemClock" and kind.__module__.startswith("trio"))
+            return clock
     try:
-        loop = asyncio.get_running_loop()
+        return asyncio.get_running_loop()
     except RuntimeError:
+        return None
+
+
+def in_event_loop() -> bool:
+    """Whether this code runs inside an event loop (asyncio or trio)."""
+    return _running_loop() is not None
+
+
+def loop_clock_is_virtual() -> bool:
+    """Whether an event loop runs in this thread on a test clock (looptime, trio's MockClock)
+    rather than the machine's; False when no loop runs."""
+    running = _running_loop()
+    if running is None:
         return False
-    looptime_on = getattr(loop, "looptime_on", None)
+    if not isinstance(running, asyncio.AbstractEventLoop):  # trio's clock
+        kind = type(running)
+        return not (kind.__name__ == "SystemClock" and kind.__module__.startswith("trio"))
+    looptime_on = getattr(running, "looptime_on", None)
     if isinstance(looptime_on, bool):
         return looptime_on
-    if type(loop).time is asyncio.BaseEventLoop.time:
+    if type(running).time is asyncio.BaseEventLoop.time:
         return False
-    return abs(loop.time() - time.monotonic()) > 1.0  # some other loop whose time is its own
+    return abs(running.time() - time.monotonic()) > 1.0  # some other loop whose time is its own
 
 
 _wall_clock = WallClock()
