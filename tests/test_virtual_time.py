@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +22,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from chunktape import AsyncReplayTransport, Cassette, ChunktapeError, StreamClock
+from chunktape import AsyncReplayTransport, Cassette, ChunktapeError, ReplayTransport, StreamClock
 from tests.builders import SSE_BODY, sse_cassette
 from tests.sdk_calls import GEMINI_STREAM, OPENAI_CHAT, gemini_client
 
@@ -241,3 +243,37 @@ def test_clock_real_waits_on_the_machine_even_under_a_test_clock(runner: Callabl
             return time.perf_counter() - started
 
     assert runner(main) >= 0.19  # the recorded 0.2 s, on the machine's clock
+
+
+def test_a_sync_transport_on_virtual_time_steps_through_the_beats_without_waiting() -> None:
+    transport = ReplayTransport(sse_cassette(times=[1.0, 601.0, 601.25, 601.3]), clock="virtual")
+    started = time.perf_counter()
+    seen = StreamClock(clock=transport.clock)
+    with httpx2.Client(transport=transport, timeout=None) as client, client.stream("POST", URL, json=BODY) as response:
+        seen.observe(response.iter_raw()).drain()
+    assert seen.arrivals_s == [1.0, 601.0, 601.25, 601.3]
+    assert time.perf_counter() - started < 30  # ten minutes of recorded silence, not waited
+
+
+def test_chunktape_replays_async_without_looptime_or_trio_installed() -> None:
+    script = """
+import asyncio, sys
+sys.modules["trio"] = None
+sys.modules["looptime"] = None
+import httpx2
+from chunktape import AsyncReplayTransport
+from tests.builders import sse_cassette
+
+async def main():
+    transport = AsyncReplayTransport(sse_cassette(times=[0.01, 0.02, 0.03, 0.04]))
+    async with httpx2.AsyncClient(transport=transport) as client:
+        body = {"contents": [{"parts": [{"text": "hi"}], "role": "user"}]}
+        response = await client.post("http://replay.test/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", json=body)
+    print(len(response.content), "trio" in sys.modules and sys.modules["trio"] is None)
+
+asyncio.run(main())
+"""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(len(SSE_BODY)), "True"]
