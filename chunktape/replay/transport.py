@@ -73,7 +73,8 @@ class _ReplayCore:
         given = [name for name, value in knobs.items() if value is not None]
         kind = type(self).__name__
         if player is not None:
-            _check_player(kind, player, cassette, [*given, *_named(policy=policy, match_on=match_on, ignore=ignore)])
+            settings = {"policy": policy is not None, "match_on": match_on is not None, "ignore": bool(tuple(ignore))}
+            _check_player(kind, player, cassette, [*given, *(name for name, set_ in settings.items() if set_)])
         else:
             if policy is not None and given:
                 raise KnobError(
@@ -94,10 +95,6 @@ class _ReplayCore:
         return self.player.policy
 
 
-def _named(**values: object) -> list[str]:
-    return [name for name, value in values.items() if value is not None and value != ()]
-
-
 def _check_player(kind: str, player: CassettePlayer, cassette: CassetteSource, ignored: list[str]) -> None:
     if ignored:
         raise ChunktapeError(
@@ -108,7 +105,7 @@ def _check_player(kind: str, player: CassettePlayer, cassette: CassetteSource, i
     for item in _items(cassette):
         key: int | str = id(item) if isinstance(item, Cassette) else os.path.abspath(item)
         if key not in played:
-            shown = item.path or "<in memory>" if isinstance(item, Cassette) else item
+            shown = (item.path or "<in memory>") if isinstance(item, Cassette) else item
             raise ChunktapeError(
                 f"{kind} got cassette {shown} and a player= that does not play it: pass the cassette "
                 "the player was built from, or drop one of them"
