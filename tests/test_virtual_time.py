@@ -190,6 +190,36 @@ def test_openai_async_sdk_lives_a_long_stall_in_no_wall_time(runner: Runner, sta
     assert wall_s < 1.0
 
 
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_openai_async_sdk_times_out_at_stall_start_plus_its_timeout(runner: Runner) -> None:
+    cassette = stalled("openai_chat", 20.0)
+    request = OPENAI_CHAT.request_json
+
+    async def main() -> StreamClock:
+        http = httpx2.AsyncClient(transport=AsyncReplayTransport(cassette))
+        client = openai.AsyncOpenAI(
+            api_key="sk-test-not-secret", base_url="http://replay.test/v1", http_client=http, max_retries=0
+        )
+        seen = StreamClock()
+        stream = await client.chat.completions.create(
+            model=request["model"],
+            messages=request["messages"],
+            stream=True,
+            stream_options=request["stream_options"],
+            timeout=10.0,
+        )
+        with contextlib.suppress(httpx2.ReadTimeout, openai.APITimeoutError):
+            await seen.observe(stream).adrain()
+        await http.aclose()
+        return seen
+
+    seen, wall_s = timed(runner, main)
+    assert isinstance(seen.error, (httpx2.ReadTimeout, openai.APITimeoutError))
+    stall_start = chunk_times(cassette)[2]
+    assert seen.total_s == pytest.approx(stall_start + 10.0, abs=EXACT)
+    assert wall_s < 1.0
+
+
 @pytest.mark.parametrize("stall_s", STALLS)
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_google_genai_async_sdk_lives_a_long_stall_in_no_wall_time(runner: Runner, stall_s: float) -> None:
