@@ -20,11 +20,11 @@ from pathlib import Path
 from bench.common import BENCH, machine, raise_fd_limit
 from bench.report import TARGET_COLUMNS, Section, markdown_table, target_rows, text_table
 
-SECTIONS = ("fidelity", "recording", "throughput", "inprocess", "cassette_io", "body_formats")
+SECTIONS = ("fidelity", "recording", "throughput", "inprocess", "cassette_io", "body_formats", "virtual_time")
 
 
 def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
-    from bench import body_formats, cassette_io, fidelity, inprocess, recording, throughput
+    from bench import body_formats, cassette_io, fidelity, inprocess, recording, throughput, virtual_time
 
     return {
         "fidelity": lambda: fidelity.run(work, rounds=2 if quick else 4),
@@ -39,6 +39,9 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "inprocess": lambda: inprocess.run(work, iterations=200 if quick else 600),
         "cassette_io": lambda: cassette_io.run(work, rounds=2 if quick else 3),
         "body_formats": lambda: body_formats.run(work, rounds=2 if quick else 3),
+        "virtual_time": lambda: virtual_time.run(
+            work, rounds=3 if quick else 10, real_duration_s=10.0 if quick else 60.0
+        ),
     }
 
 

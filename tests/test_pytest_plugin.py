@@ -57,9 +57,22 @@ def in_process(chunktape):
 """
 
 
+# trio is installed (for the virtual-time tests), so anyio would also run every
+# @pytest.mark.anyio test on trio; these projects are about asyncio, as users mostly write
+ASYNCIO_ONLY = """
+import pytest
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+"""
+
+
 def project(pytester: pytest.Pytester, *cassettes: str, **placed: str) -> None:
     """An ini, the named example cassettes under cassettes/, and `placed` ones at chosen paths."""
     pytester.makeini(INI)
+    pytester.makeconftest(ASYNCIO_ONLY)
     for name in cassettes:
         target = pytester.path / "cassettes" / f"{name}.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -486,6 +499,7 @@ def test_xdist_workers_each_run_their_own_replay_server(pytester: pytest.Pyteste
 
 def test_once_records_from_the_upstream_then_replays_without_it(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
+    pytester.makeconftest(ASYNCIO_ONLY)
     pytester.makepyfile(ask=OPENAI_ASK)
     upstream = FakeUpstream(speed=0).start()
     try:

@@ -9,20 +9,32 @@
 
 Works with sync and async iterables (`async for item in clock.observe(stream)`); the
 items are whatever the stream yields (SDK events, bytes, text).
+
+Times are read on the clock the replay waits on: the event loop's own under a test clock
+(looptime, trio's MockClock), else `time.perf_counter()`; pass `clock=` to choose one
+(e.g. the BeatClock of a sync transport with clock="virtual").
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import Any, Self
+from typing import Any, Protocol, Self
+
+from chunktape.replay.clock import observer_clock
+
+
+class ReadsTime(Protocol):
+    """Any of the replay clocks: all a StreamClock needs is to read one."""
+
+    def now(self) -> float: ...
 
 
 class StreamClock:
     """Records each item a stream yields and when it arrived, relative to `started_s`."""
 
-    def __init__(self, started_s: float | None = None) -> None:
-        self.started_s = time.perf_counter() if started_s is None else started_s
+    def __init__(self, started_s: float | None = None, *, clock: ReadsTime | None = None) -> None:
+        self.clock: ReadsTime = clock if clock is not None else observer_clock()
+        self.started_s = self.clock.now() if started_s is None else started_s
         self.chunks: list[Any] = []
         self.arrivals_s: list[float] = []
         self.finished_s: float | None = None
@@ -89,12 +101,12 @@ class StreamClock:
         return self.chunks
 
     def _arrived(self, item: Any) -> Any:
-        self.arrivals_s.append(time.perf_counter() - self.started_s)
+        self.arrivals_s.append(self.clock.now() - self.started_s)
         self.chunks.append(item)
         return item
 
     def _finish(self, error: BaseException | None = None) -> None:
-        self.finished_s = time.perf_counter() - self.started_s
+        self.finished_s = self.clock.now() - self.started_s
         self.error = error
 
     # -- what to assert on -------------------------------------------------
@@ -120,6 +132,8 @@ class StreamClock:
         return f"<StreamClock {len(self.chunks)} chunks, first after {shown}, error={self.error!r}>"
 
 
-def observe(stream: Iterable[Any] | AsyncIterable[Any], *, started_s: float | None = None) -> StreamClock:
-    """A StreamClock over `stream`, timing from now (or from `started_s`, a perf_counter value)."""
-    return StreamClock(started_s).observe(stream)
+def observe(
+    stream: Iterable[Any] | AsyncIterable[Any], *, started_s: float | None = None, clock: ReadsTime | None = None
+) -> StreamClock:
+    """A StreamClock over `stream`, timing from now (or from `started_s`, a reading of the same clock)."""
+    return StreamClock(started_s, clock=clock).observe(stream)

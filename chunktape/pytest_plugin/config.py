@@ -17,11 +17,12 @@ from typing import Any, Literal
 from chunktape.errors import KnobError
 from chunktape.knobs import ReplayPolicy, format_number
 from chunktape.matching import MatchRules
+from chunktape.replay.clock import CLOCK_MODES, ClockMode
 
 RecordMode = Literal["none", "once", "new_episodes", "all"]
 RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "all")
 KNOB_NAMES = ("speed", "split", "delay", "fault", "seed")
-SETTING_NAMES = (*KNOB_NAMES, "upstream", "match_on", "ignore", "redact", "record_mode")
+SETTING_NAMES = (*KNOB_NAMES, "upstream", "match_on", "ignore", "redact", "record_mode", "clock")
 RANDOM_SEED = "random"
 
 _UNSAFE = re.compile(r"[^\w.,=+@\[\]-]+")
@@ -38,6 +39,8 @@ class Settings:
     rules: MatchRules
     upstream: str | None
     redact: tuple[str, ...]
+    clock: ClockMode = "auto"
+    """What the in-process transports wait on: auto (the loop's clock when it is a test clock), real, virtual."""
 
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
@@ -93,6 +96,9 @@ def resolve(
         redact=redact,
     )
     upstream = merged.get("upstream")
+    clock = next((mode for mode in CLOCK_MODES if mode == merged.get("clock", "auto")), None)
+    if clock is None:
+        raise KnobError(f"unknown clock {merged.get('clock')!r}: use one of {', '.join(CLOCK_MODES)}")
     return Settings(
         cassette_path=cassette_path,
         record_mode=mode,
@@ -100,6 +106,7 @@ def resolve(
         rules=rules,
         upstream=str(upstream).rstrip("/") if upstream else None,
         redact=redact,
+        clock=clock,
     )
 
 

@@ -20,8 +20,9 @@ from chunktape.cassette_file import load_cassette
 from chunktape.errors import ChunktapeError, NoMatchError, RecordingError
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules
-from chunktape.pytest_plugin.assertions import StreamClock, observe
+from chunktape.pytest_plugin.assertions import ReadsTime, StreamClock, observe
 from chunktape.pytest_plugin.config import RecordMode, Settings
+from chunktape.replay.clock import BeatClock, ClockMode, in_event_loop, observer_clock
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.transport import AsyncReplayTransport, ReplayTransport
 
@@ -100,6 +101,7 @@ class ChunktapeFixture:
         self._mounted: str | None = None
         self._recorder: Recorder | None = None
         self._closed = False
+        self._beats = BeatClock()  # sync virtual time: the sync transports and clock() share it
 
         exists = os.path.exists(self.cassette_path)  # a directory there is then reported as one
         mode = self.record_mode
@@ -139,29 +141,44 @@ class ChunktapeFixture:
         """A sync transport for `httpx.Client(transport=...)` or `httpx2.Client(transport=...)`."""
         if not self.recording:
             assert self.player is not None
-            return ReplayTransport(self.cassette_path, player=self.player)
-        replay = ReplayTransport(self.cassette_path, player=self.player) if self.player is not None else None
+            return ReplayTransport(self.cassette_path, player=self.player, clock=self._sync_clock())
+        replay = (
+            ReplayTransport(self.cassette_path, player=self.player, clock=self._sync_clock())
+            if self.player is not None
+            else None
+        )
         return _RecordingTransport(replay, self._recorder_url())
 
     def async_transport(self) -> Any:
         """An async transport for `httpx.AsyncClient` or `httpx2.AsyncClient` (asyncio or trio)."""
         if not self.recording:
             assert self.player is not None
-            return AsyncReplayTransport(self.cassette_path, player=self.player)
-        replay = AsyncReplayTransport(self.cassette_path, player=self.player) if self.player is not None else None
+            return AsyncReplayTransport(self.cassette_path, player=self.player, clock=self.settings.clock)
+        replay = (
+            AsyncReplayTransport(self.cassette_path, player=self.player, clock=self.settings.clock)
+            if self.player is not None
+            else None
+        )
         return _AsyncRecordingTransport(replay, self._recorder_url())
 
     # -- what the client saw -----------------------------------------------
 
-    @staticmethod
-    def clock() -> StreamClock:
-        """A StreamClock started now: take it before the request, then `clock.observe(stream)`."""
-        return StreamClock()
+    def clock(self) -> StreamClock:
+        """A StreamClock started now: take it before the request, then `clock.observe(stream)`.
+        It reads the clock this test's transports wait on (the loop's, under virtual time)."""
+        return StreamClock(clock=self._reading_clock())
 
-    @staticmethod
-    def observe(stream: Iterable[Any] | AsyncIterable[Any], *, started_s: float | None = None) -> StreamClock:
+    def observe(self, stream: Iterable[Any] | AsyncIterable[Any], *, started_s: float | None = None) -> StreamClock:
         """Wrap `stream` to record when each item arrives (timed from now, or from `started_s`)."""
-        return observe(stream, started_s=started_s)
+        return observe(stream, started_s=started_s, clock=self._reading_clock())
+
+    def _sync_clock(self) -> BeatClock | ClockMode:
+        return self._beats if self.settings.clock == "virtual" else self.settings.clock
+
+    def _reading_clock(self) -> ReadsTime:
+        if self.settings.clock == "virtual" and not in_event_loop():
+            return self._beats
+        return observer_clock(self.settings.clock)
 
     # -- lifecycle -----------------------------------------------------------
 

@@ -16,6 +16,7 @@ import pytest
 
 from chunktape.errors import ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED, ReplayPolicy
+from chunktape.pytest_plugin import virtual_time
 from chunktape.pytest_plugin.config import (
     KNOB_NAMES,
     RANDOM_SEED,
@@ -85,9 +86,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "chunktape(path=None, *, speed, split, delay, fault, seed, upstream, match_on, ignore, redact, record_mode): "
+        "chunktape(path=None, *, speed, split, delay, fault, seed, upstream, match_on, ignore, redact, record_mode, clock): "
         "the cassette the chunktape fixture replays (default: cassettes/<module>/<test>.yaml) and how; "
-        "knobs are spelled as on the command line.",
+        "knobs are spelled as on the command line; clock='virtual' replays on the event loop's test clock.",
     )
     config.addinivalue_line(
         "markers",
@@ -96,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[_SEED] = _session_seed(config)
     config.stash[_SERVER] = SessionServer()
+    config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
     try:
         resolve("", [_ini_layer(config), _cli_layer(config)], session_seed=config.stash[_SEED])
     except KnobError as exc:

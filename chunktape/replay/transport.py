@@ -3,129 +3,57 @@
 One class serves both `httpx` 0.28 and its successor `httpx2`: the library is read
 from the request it is handed, and responses and errors are built from that same
 library (anthropic refuses objects of plain `httpx`, so nothing here subclasses it).
+The sync and async transports share everything but the waiting (see exchange.py).
 
     client = httpx2.Client(transport=ReplayTransport("cassettes/gemini.yaml", speed=0))
+
+Async replays wait on the event loop's own clock when it is a test clock (looptime,
+trio's MockClock), so recorded stalls pass in no wall time; see clock.py.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
-import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any, Literal
+import os
+from collections.abc import Iterable, Sequence
 
-import anyio
-
-from chunktape.cassette import Cassette, Request
-from chunktape.errors import ChunktapeError
+from chunktape.cassette import Cassette
+from chunktape.errors import ChunktapeError, KnobError
 from chunktape.knobs import Delay, Fault, ReplayPolicy, Split
 from chunktape.matching import MatchRules
-from chunktape.replay.clock import Clock
+from chunktape.replay.clock import (
+    AsyncClock,
+    BeatClock,
+    ClockMode,
+    SleepClock,
+    SyncClock,
+    async_clock,
+    check_mode,
+)
+from chunktape.replay.exchange import Exchange, async_stream, sync_stream
 from chunktape.replay.player import CassettePlayer
-from chunktape.schedule import Schedule
+from chunktape.replay.shapes import HttpRequest, HttpResponse
 
 CassetteSource = Cassette | str | Sequence[Cassette | str]
-_CUT_MESSAGE = "peer closed connection without sending complete message body (incomplete chunked read)"
-
-_async_clock = Clock()
-
-
-@dataclass(frozen=True)
-class _Beat:
-    """One thing the client experiences, `at_s` after the request: data, a timeout, or a cut."""
-
-    kind: Literal["data", "timeout", "disconnect"]
-    at_s: float
-    data: bytes = b""
-
-
-def client_beats(schedule: Schedule, read_timeout_s: float | None) -> Iterator[_Beat]:
-    """The schedule as a client with a read timeout lives it: a gap longer than the
-    timeout ends in a timeout at exactly the moment the client would give up."""
-    last = schedule.headers_at_s
-    for step in schedule.steps:
-        if read_timeout_s is not None and step.at_s - last > read_timeout_s:
-            yield _Beat("timeout", last + read_timeout_s)
-            return
-        yield _Beat("data", step.at_s, step.data)
-        last = step.at_s
-    if schedule.ending == "disconnect":
-        if read_timeout_s is not None and schedule.end_at_s - last > read_timeout_s:
-            yield _Beat("timeout", last + read_timeout_s)
-            return
-        yield _Beat("disconnect", schedule.end_at_s)
-
-
-def _read_timeout(request: Any) -> float | None:
-    timeout = request.extensions.get("timeout") or {}
-    value = timeout.get("read")
-    return float(value) if value is not None else None
-
-
-def _flavor_of(request: Any) -> ModuleType:
-    """`httpx` or `httpx2`, whichever built this request."""
-    return importlib.import_module(type(request).__module__.partition(".")[0])
-
-
-def _to_request(request: Any, body: bytes) -> Request:
-    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
-    return Request(method=request.method, url=str(request.url), headers=headers, body=body)
+_SLEEP_CLOCK = SleepClock()
 
 
 def _load(source: CassetteSource) -> list[Cassette]:
-    items: Iterable[Cassette | str] = [source] if isinstance(source, (Cassette, str)) else source
-    return [item if isinstance(item, Cassette) else Cassette.load(item) for item in items]
+    return [item if isinstance(item, Cassette) else Cassette.load(item) for item in _items(source)]
 
 
-@functools.cache
-def _stream_classes(flavor_name: str) -> tuple[type[Any], type[Any]]:
-    flavor = importlib.import_module(flavor_name)
-
-    class SyncReplayStream(flavor.SyncByteStream):  # type: ignore[misc,name-defined]
-        def __init__(self, schedule: Schedule, started: float, request: Any) -> None:
-            self._beats = client_beats(schedule, _read_timeout(request))
-            self._started = started
-            self._request = request
-
-        def __iter__(self) -> Iterator[bytes]:
-            for beat in self._beats:
-                delay = self._started + beat.at_s - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                if beat.kind == "data":
-                    yield beat.data
-                else:
-                    raise _fault_error(flavor, beat, self._request)
-
-    class AsyncReplayStream(flavor.AsyncByteStream):  # type: ignore[misc,name-defined]
-        def __init__(self, schedule: Schedule, started: float, request: Any) -> None:
-            self._beats = client_beats(schedule, _read_timeout(request))
-            self._started = started
-            self._request = request
-
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            for beat in self._beats:
-                await _async_clock.sleep_until(self._started + beat.at_s)
-                if beat.kind == "data":
-                    yield beat.data
-                else:
-                    raise _fault_error(flavor, beat, self._request)
-
-    return SyncReplayStream, AsyncReplayStream
+def _items(source: CassetteSource) -> Sequence[Cassette | str]:
+    return [source] if isinstance(source, (Cassette, str)) else source
 
 
-def _fault_error(flavor: ModuleType, beat: _Beat, request: Any) -> Exception:
-    if beat.kind == "timeout":
-        error: Exception = flavor.ReadTimeout("timed out waiting for the next chunk (replayed stall)", request=request)
-    else:
-        error = flavor.RemoteProtocolError(_CUT_MESSAGE, request=request)
-    return error
+class _ReplayCore:
+    """What both transports are built from: the player that answers, and the clock mode.
 
+    Every argument is used or refused: a policy and knobs together, or a player with
+    settings it would ignore, raise instead of silently dropping one of them.
+    """
 
-class _ReplayBase:
+    _sync = False
+
     def __init__(
         self,
         cassette: CassetteSource,
@@ -139,44 +67,75 @@ class _ReplayBase:
         match_on: Iterable[str] | str | None = None,
         ignore: Iterable[str] = (),
         player: CassettePlayer | None = None,
+        clock: ClockMode | BeatClock = "auto",
     ) -> None:
-        if player is None:
-            knobs = ReplayPolicy.from_knobs(speed=speed, split=split, delay=delay, fault=fault, seed=seed)
-            player = CassettePlayer(_load(cassette), policy or knobs, MatchRules.build(match_on, ignore))
+        knobs = {"speed": speed, "split": split, "delay": delay, "fault": fault, "seed": seed}
+        given = [name for name, value in knobs.items() if value is not None]
+        kind = type(self).__name__
+        if player is not None:
+            settings = {"policy": policy is not None, "match_on": match_on is not None, "ignore": bool(tuple(ignore))}
+            _check_player(kind, player, cassette, [*given, *(name for name, set_ in settings.items() if set_)])
+        else:
+            if policy is not None and given:
+                raise KnobError(
+                    f"{kind} got policy= and {', '.join(f'{name}=' for name in given)}: give knobs or a "
+                    "ReplayPolicy, not both (ReplayPolicy.from_knobs(...) builds a policy from knobs)"
+                )
+            if policy is None:
+                policy = ReplayPolicy.from_knobs(speed=speed, split=split, delay=delay, fault=fault, seed=seed)
+            player = CassettePlayer(_load(cassette), policy, MatchRules.build(match_on, ignore))
         self.player = player
+        if isinstance(clock, BeatClock) and not self._sync:
+            raise ChunktapeError(f"{kind} waits on the event loop's clock: give it clock='virtual', not a BeatClock")
+        self.clock_mode: ClockMode = "virtual" if isinstance(clock, BeatClock) else check_mode(clock)
+        self._beat_clock = clock if isinstance(clock, BeatClock) else BeatClock()
 
     @property
     def policy(self) -> ReplayPolicy:
         return self.player.policy
 
-    def _respond(self, flavor: ModuleType, request: Any, schedule: Schedule, stream: Any) -> Any:
-        return flavor.Response(
-            status_code=schedule.status,
-            # latin-1, as the recorder decoded them: httpx would encode str as ASCII and fail on é
-            headers=[(name.encode("latin-1"), value.encode("latin-1")) for name, value in schedule.headers],
-            stream=stream,
-            request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": schedule.reason.encode("ascii")},
+
+def _check_player(kind: str, player: CassettePlayer, cassette: CassetteSource, ignored: list[str]) -> None:
+    if ignored:
+        raise ChunktapeError(
+            f"{kind} got player= and {', '.join(f'{name}=' for name in ignored)}: a CassettePlayer brings its "
+            "own policy and matching; set them on the player, or pass the cassette without player="
         )
+    played = {id(c) for c in player.cassettes} | {os.path.abspath(c.path) for c in player.cassettes if c.path}
+    for item in _items(cassette):
+        key: int | str = id(item) if isinstance(item, Cassette) else os.path.abspath(item)
+        if key not in played:
+            shown = (item.path or "<in memory>") if isinstance(item, Cassette) else item
+            raise ChunktapeError(
+                f"{kind} got cassette {shown} and a player= that does not play it: pass the cassette "
+                "the player was built from, or drop one of them"
+            )
 
 
-class ReplayTransport(_ReplayBase):
-    """A sync transport for `httpx.Client` or `httpx2.Client` that replays a cassette."""
+class ReplayTransport(_ReplayCore):
+    """A sync transport for `httpx.Client` or `httpx2.Client` that replays a cassette.
 
-    def handle_request(self, request: Any) -> Any:
-        started = time.perf_counter()
-        flavor = _flavor_of(request)
-        schedule = self.player.play(_to_request(request, request.read()))
-        read_timeout = _read_timeout(request)
-        wait = schedule.headers_at_s
-        if read_timeout is not None and wait > read_timeout:
-            time.sleep(read_timeout)
-            raise flavor.ReadTimeout("timed out waiting for the response head (replayed delay)", request=request)
-        remaining = started + wait - time.perf_counter()
-        if remaining > 0:
-            time.sleep(remaining)
-        sync_stream, _ = _stream_classes(flavor.__name__)
-        return self._respond(flavor, request, schedule, sync_stream(schedule, started, request))
+    `clock="virtual"` (or a BeatClock): no real waiting; timeouts still fall where the
+    recorded rhythm puts them, and a StreamClock on the same BeatClock sees the recorded
+    times. The client's own clock cannot be made virtual from here.
+    """
+
+    _sync = True
+
+    @property
+    def clock(self) -> SyncClock:
+        """What this transport waits on: the machine's clock, or its BeatClock when virtual."""
+        return self._beat_clock if self.clock_mode == "virtual" else _SLEEP_CLOCK
+
+    def handle_request(self, request: HttpRequest) -> HttpResponse:
+        clock = self.clock
+        started = clock.now()
+        exchange = Exchange.open(self.player, request, request.read(), started)
+        head = exchange.head()
+        with exchange.errors():
+            clock.sleep_until(exchange.due(head))
+            exchange.arrive(head)
+        return exchange.response(sync_stream(exchange, clock))
 
     def close(self) -> None:
         pass
@@ -188,21 +147,23 @@ class ReplayTransport(_ReplayBase):
         self.close()
 
 
-class AsyncReplayTransport(_ReplayBase):
-    """An async transport for `httpx.AsyncClient` or `httpx2.AsyncClient` (asyncio or trio)."""
+class AsyncReplayTransport(_ReplayCore):
+    """An async transport for `httpx.AsyncClient` or `httpx2.AsyncClient` (asyncio or trio).
 
-    async def handle_async_request(self, request: Any) -> Any:
-        started = time.perf_counter()
-        flavor = _flavor_of(request)
-        schedule = self.player.play(_to_request(request, await request.aread()))
-        read_timeout = _read_timeout(request)
-        wait = schedule.headers_at_s
-        if read_timeout is not None and wait > read_timeout:
-            await anyio.sleep(read_timeout)
-            raise flavor.ReadTimeout("timed out waiting for the response head (replayed delay)", request=request)
-        await _async_clock.sleep_until(started + wait)
-        _, async_stream = _stream_classes(flavor.__name__)
-        return self._respond(flavor, request, schedule, async_stream(schedule, started, request))
+    It waits on the event loop's own clock when that is a test clock (looptime, trio's
+    MockClock): recorded gaps then pass in no wall time and land exactly on the loop clock.
+    `clock="virtual"` insists on such a clock; `clock="real"` always waits on the machine's.
+    """
+
+    async def handle_async_request(self, request: HttpRequest) -> HttpResponse:
+        clock: AsyncClock = async_clock(self.clock_mode)  # the loop's, under a test clock
+        started = clock.now()
+        exchange = Exchange.open(self.player, request, await request.aread(), started)
+        head = exchange.head()
+        with exchange.errors():
+            await clock.sleep_until(exchange.due(head))
+            exchange.arrive(head)
+        return exchange.response(async_stream(exchange, clock))
 
     async def aclose(self) -> None:
         pass
