@@ -85,6 +85,17 @@ class CassettePlayer:
             self._schedules[key] = schedule
         return schedule
 
+    def prepare(self) -> None:
+        """Build every interaction's schedule now (as `play` would), so the first request
+        pays no more than the tenth. Skipped for status faults: theirs depend on the request."""
+        fault = self.policy.fault
+        if fault is not None and fault.kind == "status":
+            return
+        for _, _, interaction in self._entries[:_MAX_SCHEDULES]:
+            key = (id(interaction.response), self.policy)
+            if key not in self._schedules:
+                self._schedules[key] = build_schedule(interaction.request, interaction.response, self.policy)
+
     def reset(self) -> None:
         with self._lock:
             self._used.clear()
