@@ -1,6 +1,6 @@
 """What the client saw and when: wrap any stream to assert on its arrival times.
 
-    clock = chunktape.clock()                      # starts timing now, before the request
+    clock = chunktape.clock()
     stream = client.models.generate_content_stream(...)
     for chunk in clock.observe(stream):
         render(chunk)
@@ -9,23 +9,34 @@
 
 Works with sync and async iterables (`async for item in clock.observe(stream)`); the
 items are whatever the stream yields (SDK events, bytes, text).
+
+The fixture's clocks (`chunktape.clock()`, `chunktape.observe()`) time from the moment the
+request reached chunktape: the last request the test sent before the first item arrived.
+So creating the clock early, or observing only after the SDK call returned, changes
+nothing. A plain `StreamClock()` (or one whose requests never reach chunktape, as while
+recording) times from its creation; `StreamClock(started_s=...)` from a moment you choose.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any, Self
+
+RequestMoments = Callable[[], Sequence[float]]
+"""When each request reached the replay (perf_counter readings, in order)."""
 
 
 class StreamClock:
     """Records each item a stream yields and when it arrived, relative to `started_s`."""
 
-    def __init__(self, started_s: float | None = None) -> None:
-        self.started_s = time.perf_counter() if started_s is None else started_s
+    def __init__(self, started_s: float | None = None, *, requests: RequestMoments | None = None) -> None:
+        self.created_s = time.perf_counter()
+        self._fixed_start = started_s
+        self._requests = requests
         self.chunks: list[Any] = []
-        self.arrivals_s: list[float] = []
-        self.finished_s: float | None = None
+        self._arrived_at: list[float] = []
+        self._finished_at: float | None = None
         self.error: BaseException | None = None
         self._sync: Iterator[Any] | None = None
         self._async: AsyncIterator[Any] | None = None
@@ -89,15 +100,39 @@ class StreamClock:
         return self.chunks
 
     def _arrived(self, item: Any) -> Any:
-        self.arrivals_s.append(time.perf_counter() - self.started_s)
+        self._arrived_at.append(time.perf_counter())
         self.chunks.append(item)
         return item
 
     def _finish(self, error: BaseException | None = None) -> None:
-        self.finished_s = time.perf_counter() - self.started_s
+        self._finished_at = time.perf_counter()
         self.error = error
 
     # -- what to assert on -------------------------------------------------
+
+    @property
+    def started_s(self) -> float:
+        """The perf_counter moment times count from: the one given, else the last request
+        that reached chunktape before the first item arrived, else the clock's creation."""
+        if self._fixed_start is not None:
+            return self._fixed_start
+        if self._requests is not None:
+            first = self._arrived_at[0] if self._arrived_at else self._finished_at
+            before = [moment for moment in self._requests() if first is None or moment <= first]
+            if before:
+                return before[-1]
+        return self.created_s
+
+    @property
+    def arrivals_s(self) -> list[float]:
+        """Seconds from the start to each item."""
+        start = self.started_s
+        return [moment - start for moment in self._arrived_at]
+
+    @property
+    def finished_s(self) -> float | None:
+        """Seconds from the start until the stream ended (completed or raised), or None."""
+        return None if self._finished_at is None else self._finished_at - self.started_s
 
     @property
     def time_to_first_chunk_s(self) -> float | None:
@@ -120,6 +155,12 @@ class StreamClock:
         return f"<StreamClock {len(self.chunks)} chunks, first after {shown}, error={self.error!r}>"
 
 
-def observe(stream: Iterable[Any] | AsyncIterable[Any], *, started_s: float | None = None) -> StreamClock:
-    """A StreamClock over `stream`, timing from now (or from `started_s`, a perf_counter value)."""
-    return StreamClock(started_s).observe(stream)
+def observe(
+    stream: Iterable[Any] | AsyncIterable[Any],
+    *,
+    started_s: float | None = None,
+    requests: RequestMoments | None = None,
+) -> StreamClock:
+    """A StreamClock over `stream`, timing from now (or from `started_s`, a perf_counter value,
+    or from the last of `requests` before the first item)."""
+    return StreamClock(started_s, requests=requests).observe(stream)

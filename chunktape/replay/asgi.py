@@ -65,6 +65,9 @@ class Mount:
 
     player: CassettePlayer | None
     fallback_url: str | None = None
+    log_misses: bool = True
+    """Log each miss (for `chunktape serve`); off when the player's miss list is reported
+    elsewhere (the pytest plugin fails the test with it), so a miss is told once."""
 
 
 class _TooLarge(Exception):
@@ -145,7 +148,8 @@ class ReplayApp:
 
     async def _on_miss(self, mount: Mount, miss: NoMatchError, target: str, request: Request, send: Send) -> Outcome:
         if mount.fallback_url is None:
-            log.warning("%s", miss)
+            if mount.log_misses:
+                log.warning("%s", miss)
             await _answer_miss(send, str(miss), miss.closest, miss.differences)
             return "complete"
         if self._client is None:

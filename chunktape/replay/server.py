@@ -169,14 +169,16 @@ class ReplayServer:
     ) -> None:
         self.stop()
 
-    def mount(self, player: CassettePlayer, *, fallback_url: str | None = None) -> str:
-        """A base URL with its own path prefix, answered by `player` (prefix stripped before matching)."""
+    def mount(self, player: CassettePlayer, *, fallback_url: str | None = None, log_misses: bool = True) -> str:
+        """A base URL with its own path prefix, answered by `player` (prefix stripped before
+        matching); its schedules are built now. `log_misses=False` leaves misses to
+        `player.misses` alone."""
         player.prepare()
         with self._lock:
             mount_id = secrets.token_hex(4)
             while mount_id in self.app.mounts:
                 mount_id = secrets.token_hex(4)
-            self.app.mounts = {**self.app.mounts, mount_id: Mount(player, fallback_url)}
+            self.app.mounts = {**self.app.mounts, mount_id: Mount(player, fallback_url, log_misses)}
         return f"{self.base_url}{MOUNT_PREFIX}{mount_id}"
 
     def unmount(self, base_url: str) -> None:
@@ -188,7 +190,9 @@ class ReplayServer:
 
 def _warm_up_player() -> CassettePlayer:
     """A player for one small SSE stream, with a few chunks a few milliseconds apart."""
-    request = Request("POST", f"http://chunktape{_WARM_UP_PATH}", (("content-type", "application/json"),), _WARM_UP_BODY)
+    request = Request(
+        "POST", f"http://chunktape{_WARM_UP_PATH}", (("content-type", "application/json"),), _WARM_UP_BODY
+    )
     chunks = tuple(Chunk(at_s=0.003 + 0.0005 * index, data=b"data: {}\r\n\r\n") for index in range(3))
     response = Response(200, (("content-type", "text/event-stream"),), 0.001, chunks)
     return CassettePlayer([Cassette([Interaction(request, response)])], ReplayPolicy())
