@@ -24,9 +24,13 @@ def header_value(headers: Headers, name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Request:
-    """What the client sent: method, full URL, headers in order, and the body bytes."""
+    """What the client sent: method, full URL, headers in order, and the body bytes.
+
+    Its repr (what tracebacks, `--showlocals` and logs print) never shows a secret: header
+    names only, the body's size, and the URL with secret query values masked.
+    """
 
     method: str
     url: str
@@ -44,6 +48,10 @@ class Request:
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
 
+    def __repr__(self) -> str:
+        names = ", ".join(name for name, _ in self.headers)
+        return f"Request({self.method} {_masked_url(self.url)}, headers: [{names}], body: {len(self.body)} bytes)"
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -53,7 +61,7 @@ class Chunk:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Response:
     """The response head, its arrival time, and the body as the chunks that carried it.
 
@@ -82,6 +90,13 @@ class Response:
 
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
+
+    def __repr__(self) -> str:  # header values (Set-Cookie) stay out of tracebacks too
+        names = ", ".join(name for name, _ in self.headers)
+        return (
+            f"Response({self.status}, headers: [{names}], {len(self.chunks)} chunks, "
+            f"{sum(len(chunk.data) for chunk in self.chunks)} bytes, ended {self.ended})"
+        )
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,20 @@ class Cassette:
         save_cassette(self, target, redact=redact)
         self.path = target
         return target
+
+
+# -- secrets stay out of reprs ---------------------------------------------------
+
+
+def _masked_url(url: str) -> str:
+    """`url` with the values of secret query parameters and key-shaped strings masked."""
+    from chunktape.redaction import Redactor  # the secret names' home; imported late: it imports this model
+    from chunktape.secrets_scan import mask_secrets
+
+    try:
+        return mask_secrets(Redactor().url(url))
+    except ValueError:  # not a URL urllib can parse: show none of it
+        return f"<unparsable URL, {len(url)} characters>"
 
 
 def chunks_from(pieces: Sequence[tuple[float, bytes]]) -> tuple[Chunk, ...]:

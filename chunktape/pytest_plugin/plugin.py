@@ -26,6 +26,7 @@ from chunktape.pytest_plugin.config import (
     settings_for,
 )
 from chunktape.pytest_plugin.fixture import ChunktapeFixture
+from chunktape.secrets_scan import mask, secret_values
 from chunktape.vocabulary import KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, SEED_RANDOM_NOTE, SETTING_NAMES
 
 if TYPE_CHECKING:
@@ -203,8 +204,12 @@ def _test_line(item: pytest.Item, *errors: BaseException) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The error's first line, with any key it quotes masked (httpx's quote the URL)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else "(no message)"
+    line = text.splitlines()[0] if text else "(no message)"
+    for _, secret in secret_values(line):
+        line = line.replace(secret, mask(secret))
+    return line
 
 
 # ---------------------------------------------------------------- fixtures
