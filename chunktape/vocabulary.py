@@ -59,8 +59,16 @@ MATCHING: tuple[Word, ...] = (
         "Request parts that must match.",
         "method path query body",
     ),
-    Word("ignore", "query parameter or JSON body field names", "Left out of matching."),
-    Word("redact", "header, query parameter or JSON body field names", "Redacted in cassettes, besides the defaults."),
+    Word(
+        "ignore",
+        "query parameter or JSON body field names",
+        "Query parameters or JSON body fields left out of matching.",
+    ),
+    Word(
+        "redact",
+        "header, query parameter or JSON body field names",
+        "Names whose values are redacted in cassettes, besides the built-in secret names.",
+    ),
 )
 """How live requests are matched to recorded ones (and what never reaches a cassette)."""
 

@@ -708,3 +708,93 @@ def test_the_first_test_of_a_session_is_replayed_as_punctually_as_later_ones(
         if punctuality.first_is_punctual(late):
             return
     pytest.fail(f"the first test's response was late in every session (ms, first test first): {sessions}")
+
+
+def test_pytest_help_shows_every_chunktape_option_and_ini_setting_legibly(pytester: pytest.Pytester) -> None:
+    from chunktape.vocabulary import KNOBS, MATCHING, RECORD_MODE
+
+    pytester.makeini(INI)
+    help_text = pytester.runpytest_subprocess("--help").stdout.str()
+    flat = "".join(help_text.split())  # argparse re-wraps; compare the words, not the line breaks
+    for knob in KNOBS:
+        assert f"--chunktape-{knob.name}={knob.metavar}" in help_text
+        assert "".join(knob.option_help().split()) in flat
+        assert f"chunktape_{knob.name}" in help_text
+        assert "".join(knob.ini_help().split()) in flat
+    for setting in (*MATCHING, RECORD_MODE):
+        assert f"chunktape_{setting.name}" in help_text
+    assert "--chunktape-record-mode" in help_text
+    assert "chunktape_cassette_dir" in help_text
+    assert "Default 1 =" not in flat  # the old garbled "Default 1 = recorded rhythm (default)..."
+    assert "DefaultRe-chunk" not in flat
+
+
+def test_clocks_time_from_the_request_however_early_the_test_makes_them(pytester: pytest.Pytester) -> None:
+    project(pytester, "openai_chat")
+    pytester.makepyfile(ask=OPENAI_ASK)
+    pytester.makepyfile(
+        test_clock="""
+        import pytest
+        from ask import PROMPT, REPLY, in_process
+
+
+        def create(client):
+            return client.chat.completions.create(
+                model="gpt-4o-mini", stream=True, messages=[{"role": "user", "content": PROMPT}],
+                stream_options={"include_usage": True},
+            )
+
+
+        @pytest.mark.chunktape("openai_chat.yaml", speed=0)
+        def test_early_clock(chunktape):
+            client = in_process(chunktape)
+            clock = chunktape.clock()  # made long before the request
+            list(clock.observe(create(client)))
+            assert clock.started_s == chunktape.player.requested_at[-1] > clock.created_s
+            assert clock.time_to_first_chunk_s == clock.arrivals_s[0]
+
+
+        @pytest.mark.chunktape("openai_chat.yaml", speed=0)
+        def test_observe_after_the_sdk_returned(chunktape):
+            stream = create(in_process(chunktape))  # the request went out already
+            seen = chunktape.observe(stream)
+            list(seen)
+            assert seen.started_s == chunktape.player.requested_at[-1] < seen.created_s
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_a_miss_is_reported_once_at_the_tests_own_line_in_both_modes(pytester: pytest.Pytester) -> None:
+    project(pytester, "openai_chat")
+    pytester.makepyfile(
+        test_once="""
+        import httpx2
+        import pytest
+
+        ASK = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "not recorded"}]}
+
+
+        @pytest.mark.chunktape("openai_chat.yaml", speed=0)
+        def test_server_mode(chunktape):
+            with httpx2.Client(base_url=chunktape.base_url) as client:
+                response = client.post("/v1/chat/completions", json=ASK)
+            response.raise_for_status()
+
+
+        @pytest.mark.chunktape("openai_chat.yaml", speed=0)
+        def test_in_process(chunktape):
+            with httpx2.Client(transport=chunktape.transport(), base_url="https://api.openai.com") as client:
+                client.post("/v1/chat/completions", json=ASK)
+        """
+    )
+    result = pytester.runpytest("--tb=long")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert out.count("no recorded interaction matches POST /v1/chat/completions") == 2  # once per test
+    result.stdout.fnmatch_lines(["chunktape: test_once.py:11: no recorded interaction matches POST*"])
+    result.stdout.fnmatch_lines(["*(and then the test failed with HTTPStatusError: Client error '404 Not Found'*"])
+    result.stdout.fnmatch_lines(["chunktape: test_once.py:17: no recorded interaction matches POST*"])
+    assert "Captured log" not in out  # no WARNING copy of the diff
+    assert "chunktape/replay" not in out  # none of chunktape's own source lines
+    assert out.count("replay with: pytest") == 2

@@ -63,10 +63,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("chunktape_record_mode", RECORD_MODE.ini_help(), default="")
     for knob in KNOBS:
+        extra = f" {SEED_RANDOM_NOTE}" if knob.name == "seed" else ""
         if knob.repeatable:
-            parser.addini(f"chunktape_{knob.name}", knob.ini_help(), type="args")
+            parser.addini(f"chunktape_{knob.name}", knob.ini_help() + extra, type="args")
         else:
-            parser.addini(f"chunktape_{knob.name}", knob.ini_help(), default="")
+            parser.addini(f"chunktape_{knob.name}", knob.ini_help() + extra, default="")
     for setting in MATCHING:
         parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
 
