@@ -20,11 +20,11 @@ from pathlib import Path
 from bench.common import BENCH, machine, raise_fd_limit
 from bench.report import TARGET_COLUMNS, Section, markdown_table, target_rows, text_table
 
-SECTIONS = ("fidelity", "recording", "throughput", "inprocess", "cassette_io")
+SECTIONS = ("fidelity", "recording", "throughput", "inprocess", "cassette_io", "warmup")
 
 
 def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
-    from bench import cassette_io, fidelity, inprocess, recording, throughput
+    from bench import cassette_io, fidelity, inprocess, recording, throughput, warmup
 
     return {
         "fidelity": lambda: fidelity.run(work, rounds=2 if quick else 4),
@@ -38,6 +38,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         ),
         "inprocess": lambda: inprocess.run(work, iterations=200 if quick else 600),
         "cassette_io": lambda: cassette_io.run(work, rounds=2 if quick else 3),
+        "warmup": lambda: warmup.run(work, rounds=3 if quick else 10),
     }
 
 
