@@ -91,6 +91,16 @@ KNOB_NAMES: tuple[str, ...] = tuple(word.name for word in KNOBS)
 SETTING_NAMES: tuple[str, ...] = tuple(word.name for word in PLUGIN_SETTINGS)
 
 
+def markdown_table(words: tuple[Word, ...] = PLUGIN_SETTINGS) -> str:
+    """The vocabulary as a Markdown table, for the docs."""
+    rows = ["| name | values | what it does | unset |", "|---|---|---|---|"]
+    for entry in words:
+        again = " Repeatable." if entry.repeatable else ""
+        default = f"`{entry.default}`" if entry.default is not None else "-"
+        rows.append(f"| `{entry.name}` | {entry.syntax} | {entry.help}{again} | {default} |")
+    return "\n".join(rows)
+
+
 def word(name: str) -> Word:
     """The table entry called `name`."""
     return next(entry for entry in PLUGIN_SETTINGS if entry.name == name)

@@ -103,3 +103,11 @@ def test_cli_knob_options_render_from_the_knob_table() -> None:
     for knob in KNOBS:
         assert f"--{knob.name}{knob.metavar}" in flat
         assert "".join(knob.option_help().split()) in flat
+
+
+def test_the_knob_table_renders_as_markdown_for_the_docs() -> None:
+    from chunktape.vocabulary import PLUGIN_SETTINGS, markdown_table
+
+    table = markdown_table()
+    assert table.count("\n") == len(PLUGIN_SETTINGS) + 1
+    assert "| `fault` | cut:N (the body ends early after N chunks)" in table

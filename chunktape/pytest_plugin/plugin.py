@@ -1,8 +1,10 @@
 """pytest wiring for chunktape: options, markers, fixtures, chaos parametrization, reports.
 
 Loaded through the `pytest11` entry point. Nothing happens at import time: the replay
-server starts on first use of `chunktape.base_url`, one per pytest process (so one per
-xdist worker, each on its own free port), and stops when the session ends.
+server is the session-scoped `chunktape_server` fixture, started (and warmed up) before the
+first test that uses `chunktape`, one per pytest process (so one per xdist worker, each on
+its own free port), stopped when the session ends. Settings are resolved in config.py,
+the test's handle is fixture.py; options and help text come from chunktape.vocabulary.
 """
 
 from __future__ import annotations
