@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -54,4 +55,10 @@ def knob_options[F: Callable[..., Any]](func: F) -> F:
 
 
 def policy_from_options(speed: str, split: str, delay: tuple[str, ...], fault: str | None, seed: str) -> ReplayPolicy:
-    return ReplayPolicy.from_knobs(speed=speed, split=split, delay=list(delay), fault=fault, seed=seed)
+    """The policy the options spell; an old spelling (fault disconnect:N) is noted on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        policy = ReplayPolicy.from_knobs(speed=speed, split=split, delay=list(delay), fault=fault, seed=seed)
+    for warning in caught:
+        click.echo(f"chunktape: note: {warning.message}", err=True)
+    return policy

@@ -56,7 +56,7 @@ def serve(
     \b
     Example:
       chunktape serve cassettes/ --port 0 --split utf8 --delay first:300ms
-      chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault disconnect:2
+      chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault cut:2
     """
     policy = policy_from_options(speed, split, delay, fault, seed)
     rules = MatchRules.build(match_on, ignore)
