@@ -21,7 +21,7 @@ import pytest
 
 from chunktape import save_cassette
 from chunktape.pytest_plugin import StreamClock, observe
-from chunktape.pytest_plugin.config import default_cassette_name, knob_id
+from chunktape.pytest_plugin.config import RecordMode, default_cassette_name, knob_id
 from tests import punctuality
 from tests.fakes.upstream import FakeUpstream
 
@@ -798,3 +798,25 @@ def test_a_miss_is_reported_once_at_the_tests_own_line_in_both_modes(pytester: p
     assert "Captured log" not in out  # no WARNING copy of the diff
     assert "chunktape/replay" not in out  # none of chunktape's own source lines
     assert out.count("replay with: pytest") == 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "exists", "records", "replays"),
+    [
+        ("none", True, False, True),
+        ("once", True, False, True),
+        ("once", False, True, False),
+        ("new_episodes", True, True, True),
+        ("new_episodes", False, True, False),
+        ("all", True, True, False),
+        ("all", False, True, False),
+    ],
+)
+def test_record_modes_decide_what_a_test_does_with_the_network(
+    mode: str, exists: bool, records: bool, replays: bool
+) -> None:
+    record_mode = RecordMode(mode)
+    assert record_mode == mode  # still compares equal to its vcrpy spelling
+    assert record_mode.records(exists) is records
+    assert record_mode.replays(exists) is replays
+    assert record_mode.appends is (mode == "new_episodes")
