@@ -820,3 +820,27 @@ def test_record_modes_decide_what_a_test_does_with_the_network(
     assert record_mode.records(exists) is records
     assert record_mode.replays(exists) is replays
     assert record_mode.appends is (mode == "new_episodes")
+
+
+def test_replaying_never_starts_a_recorder_nor_rewrites_the_cassette(pytester: pytest.Pytester) -> None:
+    project(pytester, "openai_chat")
+    before = (pytester.path / "cassettes" / "openai_chat.yaml").read_bytes()
+    pytester.makepyfile(
+        test_replay_only="""
+        import httpx2
+        import pytest
+
+
+        @pytest.mark.chunktape("openai_chat.yaml", speed=0)
+        def test_reads_everything(chunktape):
+            assert chunktape.base_url == chunktape.base_url and "/_chunktape/" in chunktape.base_url
+            assert not chunktape.recording and chunktape._recorder is None
+            with httpx2.Client(base_url=chunktape.base_url) as client:
+                assert client.get("/v1/not-recorded").status_code == 404
+            assert chunktape._recorder is None
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)  # the miss fails it, and nothing was recorded
+    assert "interactions written" not in result.stdout.str() + result.stderr.str()
+    assert (pytester.path / "cassettes" / "openai_chat.yaml").read_bytes() == before

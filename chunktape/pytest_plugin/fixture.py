@@ -53,9 +53,6 @@ class ChunktapeFixture:
         self._mounted: str | None = None
         self._recorder: Recorder | None = None
         self._closed = False
-        if player is not None and not recording:
-            # mounted now, its schedules built: the test's first request finds a warm path
-            self._mounted = server.mount(player, log_misses=False)
 
     @classmethod
     def open(cls, settings: Settings, server: ReplayServer) -> ChunktapeFixture:
@@ -76,7 +73,11 @@ class ChunktapeFixture:
         player = (
             CassettePlayer([load_cassette(path)], settings.policy, settings.rules) if mode.replays(exists) else None
         )
-        return cls(settings, server, player, recording=recording)
+        handle = cls(settings, server, player, recording=recording)
+        if player is not None and not recording:
+            # mounted before the test runs, its schedules built: its first request finds a warm path
+            handle._mounted = server.mount(player, log_misses=False)
+        return handle
 
     # -- where the client goes ---------------------------------------------
 
@@ -87,8 +88,9 @@ class ChunktapeFixture:
             return self._mounted
         if self.player is None:
             self._mounted = self._recorder_url()
-        else:  # new_episodes: what the cassette lacks goes on to the recorder
-            self._mounted = self._server.mount(self.player, fallback_url=self._recorder_url(), log_misses=False)
+        else:  # new_episodes: what the cassette lacks goes on to the recorder (never when only replaying)
+            fallback = self._recorder_url() if self.recording else None
+            self._mounted = self._server.mount(self.player, fallback_url=fallback, log_misses=False)
         return self._mounted
 
     def transport(self) -> Any:
