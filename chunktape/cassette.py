@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Protocol
 from urllib.parse import urlsplit
 
+from chunktape.secret_names import SecretNames, mask_secrets, redact_url
+
 Headers = tuple[tuple[str, str], ...]
 Ending = Literal["complete", "cut"]
 
@@ -24,9 +26,13 @@ def header_value(headers: Headers, name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Request:
-    """What the client sent: method, full URL, headers in order, and the body bytes."""
+    """What the client sent: method, full URL, headers in order, and the body bytes.
+
+    Its repr (what tracebacks, `--showlocals` and logs print) never shows a secret: header
+    names only, the body's size, and the URL with secret query values masked.
+    """
 
     method: str
     url: str
@@ -44,6 +50,10 @@ class Request:
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
 
+    def __repr__(self) -> str:
+        names = ", ".join(name for name, _ in self.headers)
+        return f"Request({self.method} {_masked_url(self.url)}, headers: [{names}], body: {len(self.body)} bytes)"
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -53,7 +63,7 @@ class Chunk:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Response:
     """The response head, its arrival time, and the body as the chunks that carried it.
 
@@ -82,6 +92,13 @@ class Response:
 
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
+
+    def __repr__(self) -> str:  # header values (Set-Cookie) stay out of tracebacks too
+        names = ", ".join(name for name, _ in self.headers)
+        return (
+            f"Response({self.status}, headers: [{names}], {len(self.chunks)} chunks, "
+            f"{sum(len(chunk.data) for chunk in self.chunks)} bytes, ended {self.ended})"
+        )
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,17 @@ def _persister(persister: Persister | None) -> Persister:
     if persister is None:
         raise RuntimeError("no cassette persister is set; import chunktape, which sets the YAML files one")
     return persister
+
+
+# -- secrets stay out of reprs ---------------------------------------------------
+
+
+def _masked_url(url: str) -> str:
+    """`url` with the values of secret query parameters and key-shaped strings masked."""
+    try:
+        return mask_secrets(redact_url(url, SecretNames()))
+    except ValueError:  # not a URL urllib can parse: show none of it
+        return f"<unparsable URL, {len(url)} characters>"
 
 
 def chunks_from(pieces: Sequence[tuple[float, bytes]]) -> tuple[Chunk, ...]:

@@ -3,14 +3,17 @@
 speed   1 recorded rhythm, 2 twice as fast, 0 no waiting
 split   recorded | bytes:N | random:A-B | utf8 | events (sse) | whole
 delay   first:DUR | chunk:DUR | jitter:DUR   (repeatable; DUR like 250ms or 1.5s)
-fault   disconnect:N | stall:N:DUR | status:CODE | truncate
+fault   cut:N | stall:N:DUR | status:CODE | truncate   (disconnect:N: the old name of cut:N)
 seed    int; every random choice derives from it
+
+Names, syntax and help text for every surface live in `chunktape.vocabulary`.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,7 +22,9 @@ from typing import Literal
 from chunktape.errors import KnobError
 
 SplitKind = Literal["recorded", "bytes", "random", "utf8", "events", "sse", "whole"]
-FaultKind = Literal["disconnect", "stall", "status", "truncate"]
+FaultKind = Literal["cut", "disconnect", "stall", "status", "truncate"]
+CUT_ALIASES = ("disconnect",)
+"""Old spellings of `cut` (a body that ends early), still accepted with a DeprecationWarning."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*$")
 DEFAULT_SEED = 0
@@ -149,26 +154,39 @@ class Delay:
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected failure."""
+    """One injected failure. `cut` ends the body early (the connection drops mid-body)."""
 
     kind: FaultKind
     after_chunks: int = 0
     duration_s: float = 0.0
     status: int = 0
+    spelling: str = field(default="", compare=False, repr=False)
+    """The name the user wrote (an old alias of `cut` prints back as written)."""
+
+    def __post_init__(self) -> None:
+        if self.kind in CUT_ALIASES:  # one word inside: every emitter checks for "cut" only
+            object.__setattr__(self, "spelling", self.spelling or self.kind)
+            object.__setattr__(self, "kind", "cut")
 
     @classmethod
     def parse(cls, spec: str | Fault | None) -> Fault | None:
         if spec is None or isinstance(spec, Fault):
             return spec
-        text = _text(spec, "fault", "disconnect:2").strip().lower()
+        text = _text(spec, "fault", "cut:2").strip().lower()
         if text in ("", "none"):
             return None
         parts = text.split(":")
         name = parts[0]
         if name == "truncate" and len(parts) == 1:
             return cls(kind="truncate")
-        if name == "disconnect" and len(parts) == 2:
-            return cls(kind="disconnect", after_chunks=_whole(parts[1], "fault", "disconnect:2"))
+        if name in ("cut", *CUT_ALIASES) and len(parts) == 2:
+            if name != "cut":
+                warnings.warn(
+                    f"fault {name}:N is now spelled cut:N (the body ends early); {name}:N still works",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+            return cls(kind="cut", after_chunks=_whole(parts[1], "fault", "cut:2"), spelling=name)
         if name == "stall" and len(parts) == 3:
             after = _whole(parts[1], "fault", "stall:1:5s")
             return cls(kind="stall", after_chunks=after, duration_s=parse_duration(parts[2], "fault stall"))
@@ -177,13 +195,11 @@ class Fault:
             if code > 599:
                 raise KnobError(f"bad fault {spec!r}: status must be an HTTP error code 400-599, as in status:429")
             return cls(kind="status", status=code)
-        raise KnobError(
-            f"unknown fault {spec!r}: use disconnect:N, stall:N:DUR, status:CODE or truncate, as in disconnect:2"
-        )
+        raise KnobError(f"unknown fault {spec!r}: use cut:N, stall:N:DUR, status:CODE or truncate, as in cut:2")
 
     def __str__(self) -> str:
-        if self.kind == "disconnect":
-            return f"disconnect:{self.after_chunks}"
+        if self.kind == "cut":
+            return f"{self.spelling or 'cut'}:{self.after_chunks}"
         if self.kind == "stall":
             return f"stall:{self.after_chunks}:{format_duration(self.duration_s)}"
         if self.kind == "status":

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from chunktape.cassette import Headers, Interaction, Request, Response
-from chunktape.secret_names import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMS, SecretNames
+from chunktape.secret_names import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMS, SecretNames, redact_url
 
 __all__ = ["REDACTED", "SECRET_HEADERS", "SECRET_QUERY_PARAMS", "Redactor"]
 
@@ -24,14 +23,7 @@ class Redactor(SecretNames):
         return tuple((k, REDACTED if self.is_secret_header(k) else v) for k, v in headers)
 
     def url(self, url: str) -> str:
-        parts = urlsplit(url)
-        if not parts.query:
-            return url
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        if not any(self.is_secret_query_param(k) for k, _ in pairs):
-            return url
-        cleaned = [(k, REDACTED if self.is_secret_query_param(k) else v) for k, v in pairs]
-        return urlunsplit(parts._replace(query=urlencode(cleaned, safe="<>")))
+        return redact_url(url, self)
 
     def json_body(self, body: bytes) -> bytes:
         """Replace named fields anywhere in a JSON body; other bodies pass unchanged."""

@@ -80,11 +80,11 @@ def build_schedule(request: Request, response: Response, policy: ReplayPolicy) -
     steps = [Step(at_s=at, data=data) for at, (_, data) in zip(times, pieces, strict=True)]
     ending: Ending = "disconnect" if response.ended == "cut" else "complete"
     headers = response.headers
-    if fault is not None and fault.kind == "disconnect" and fault.after_chunks < len(steps):
+    if fault is not None and fault.kind == "cut" and fault.after_chunks < len(steps):
         end_at = steps[fault.after_chunks].at_s
         steps = steps[: fault.after_chunks]
         ending = "disconnect"
-    elif fault is not None and fault.kind == "disconnect":
+    elif fault is not None and fault.kind == "cut":
         ending = "disconnect"
     elif fault is not None and fault.kind == "truncate" and steps:
         last = steps[-1]

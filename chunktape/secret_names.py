@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "<redacted>"
 
@@ -42,6 +43,18 @@ class SecretNames:
 
     def is_secret_query_param(self, name: str) -> bool:
         return name.lower() in self.query_names
+
+
+def redact_url(url: str, names: SecretNames) -> str:
+    """`url` with the values of secret query parameters replaced by REDACTED."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(names.is_secret_query_param(k) for k, _ in pairs):
+        return url
+    cleaned = [(k, REDACTED if names.is_secret_query_param(k) else v) for k, v in pairs]
+    return urlunsplit(parts._replace(query=urlencode(cleaned, safe="<>")))
 
 
 _TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (

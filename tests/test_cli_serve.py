@@ -207,3 +207,14 @@ def test_help_shows_an_example() -> None:
     assert "chunktape serve cassettes/" in result.stdout
     for option in ("--host", "--port", "--speed", "--split", "--delay", "--fault", "--seed", "--match-on", "--ignore"):
         assert option in result.stdout
+
+
+def test_the_old_spelling_of_a_cut_still_works_and_says_the_new_one(cassette_file: str) -> None:
+    with serving(cassette_file, "--speed", "0", "--fault", "disconnect:1") as served:
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.post(served.base_url + PATH, json=BODY)
+        assert "chunktape: note: fault disconnect:N is now spelled cut:N" in served.stderr()
+    with serving(cassette_file, "--speed", "0", "--fault", "cut:1") as served:
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.post(served.base_url + PATH, json=BODY)
+        assert "note:" not in served.stderr()

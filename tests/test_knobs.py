@@ -68,3 +68,46 @@ def test_describe_repeats_the_exact_knobs() -> None:
     assert policy.describe() == "speed=2 split=random:1-8 delay=first:300ms fault=disconnect:3 seed=42"
     again = ReplayPolicy.from_knobs(speed="2", split="random:1-8", delay="first:300ms", fault="disconnect:3", seed="42")
     assert again == policy
+
+
+def test_cut_is_the_one_word_for_a_body_that_ends_early_and_disconnect_still_works() -> None:
+    assert Fault.parse("cut:2") == Fault("cut", after_chunks=2)
+    assert str(Fault.parse("cut:2")) == "cut:2"
+    with pytest.warns(DeprecationWarning, match="now spelled cut:N"):
+        old = Fault.parse("disconnect:2")
+    assert old == Fault("cut", after_chunks=2)
+    assert old is not None
+    assert old.kind == "cut"
+    assert str(old) == "disconnect:2"  # printed as written, so a printed policy repeats the run
+
+
+def test_the_knob_table_names_every_knob_the_policy_takes() -> None:
+    import inspect
+
+    from chunktape.vocabulary import KNOB_NAMES, KNOBS, SETTING_NAMES
+
+    assert list(KNOB_NAMES) == list(inspect.signature(ReplayPolicy.from_knobs).parameters)
+    assert set(KNOB_NAMES) < set(SETTING_NAMES)
+    for knob in KNOBS:
+        assert knob.help.endswith(".")
+        assert knob.syntax in knob.option_help()
+        assert knob.syntax in knob.ini_help()
+
+
+def test_cli_knob_options_render_from_the_knob_table() -> None:
+    from chunktape.vocabulary import KNOBS
+    from tests.serving import invoke
+
+    result = invoke("serve", "--help")
+    flat = "".join(result.output.split())
+    for knob in KNOBS:
+        assert f"--{knob.name}{knob.metavar}" in flat
+        assert "".join(knob.option_help().split()) in flat
+
+
+def test_the_knob_table_renders_as_markdown_for_the_docs() -> None:
+    from chunktape.vocabulary import PLUGIN_SETTINGS, markdown_table
+
+    table = markdown_table()
+    assert table.count("\n") == len(PLUGIN_SETTINGS) + 1
+    assert "| `fault` | cut:N (the body ends early after N chunks)" in table

@@ -19,7 +19,9 @@ LEGACY = Path(__file__).resolve().parent / "legacy"
 
 
 def interaction(n: int, events: int = 3) -> Interaction:
-    chunks = tuple(Chunk(round(0.1 * (i + 1), 6), f"data: {{\"n\":{n},\"i\":{i},\"t\":\"第{i}段\"}}\n\n".encode()) for i in range(events))
+    chunks = tuple(
+        Chunk(round(0.1 * (i + 1), 6), f'data: {{"n":{n},"i":{i},"t":"第{i}段"}}\n\n'.encode()) for i in range(events)
+    )
     return Interaction(
         Request("POST", f"https://api.example.test/v1/chat?n={n}", (("content-type", "application/json"),), b"{}"),
         Response(200, (("content-type", "text/event-stream"),), 0.05, chunks, ended_at_s=round(0.1 * events, 6)),

@@ -61,7 +61,6 @@ def same(one: Any, other: Any) -> bool:
     return bool(one == other)
 
 
-
 @given(st.dictionaries(keys, documents(), min_size=1, max_size=5), st.lists(chunk_maps, max_size=3))
 @example({"text": " a\n  b\n"}, [])
 @example({"text": "a\n\n\n"}, [])
@@ -75,7 +74,6 @@ def test_what_the_emitter_writes_pyyaml_and_the_fast_reader_read_back_identicall
     fast = read_document(text)
     assert fast is not None, f"the fast reader gave up on the emitter's own text:\n{text}"
     assert same(fast, document), text
-
 
 
 @given(documents(), st.data())
@@ -105,4 +103,4 @@ def test_an_item_appended_to_a_file_makes_the_document_with_it() -> None:
 
 def test_emoji_and_cjk_stay_text_and_json_events_keep_single_quotes() -> None:
     text = emit_document({"sse_events": ['data: {"text":"这里 🚀"}'], "url": "https://x.test/a?b=c&d=e"})
-    assert text == "sse_events:\n- 'data: {\"text\":\"这里 🚀\"}'\nurl: https://x.test/a?b=c&d=e\n"
+    assert text == 'sse_events:\n- \'data: {"text":"这里 🚀"}\'\nurl: https://x.test/a?b=c&d=e\n'

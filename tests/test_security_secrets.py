@@ -27,12 +27,16 @@ import httpx
 import pytest
 
 from chunktape import (
+    Cassette,
     CassetteError,
     CassettePlayer,
+    Interaction,
     MatchRules,
     NoMatchError,
     ReplayPolicy,
     ReplayTransport,
+    Request,
+    Response,
     load_cassette,
 )
 from chunktape.cassette_file import loads
@@ -47,6 +51,9 @@ with warnings.catch_warnings():
     from mitmproxy import flow as mitm_flow
     from mitmproxy.test import taddons, tflow
 
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
 GEMINI = EXCHANGES["gemini_stream"]
 # fake keys, put together at run time so that no repository scanner flags this file
 GOOGLE_KEY = "AI" + "zaSyLIVEkey0123456789abcdefghijklmnopq"
@@ -290,3 +297,71 @@ def test_record_with_a_live_key_in_its_arguments_does_not_echo_it_on_bad_input(t
     )  # fmt: skip
     assert result.returncode == 2
     absent(result.stdout + result.stderr, [GOOGLE_KEY], "record's error")
+
+
+# ---------------------------------------------------------------- reprs and pytest tracebacks
+
+MISSING_TEST = """
+import httpx2
+import pytest
+
+KEY, TOKEN_SHAPED, HEADERS = {query_key!r}, {google_key!r}, {headers!r}
+URL = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=" + KEY
+
+
+@pytest.mark.chunktape("gemini_stream.yaml", speed=0, redact=["x-tenant-token"])
+def test_asks_what_the_cassette_lacks(chunktape):
+    request = {{"contents": [{{"parts": [{{"text": "use " + TOKEN_SHAPED}}]}}]}}
+    if {server}:
+        with httpx2.Client(base_url=chunktape.base_url) as client:
+            client.post(URL, json=request, headers=HEADERS).raise_for_status()
+    else:
+        transport = chunktape.transport()
+        with httpx2.Client(transport=transport, base_url="https://generativelanguage.googleapis.com") as client:
+            client.post(URL, json=request, headers=HEADERS)
+"""
+
+
+@pytest.mark.parametrize("traceback", [("--tb=long",), ("--tb=long", "--showlocals")], ids=["long", "showlocals"])
+@pytest.mark.parametrize("mode", ["server", "in_process"])
+def test_a_miss_in_a_pytest_traceback_never_shows_a_live_key(
+    pytester: pytest.Pytester, mode: str, traceback: tuple[str, ...]
+) -> None:
+    cassettes = pytester.path / "cassettes"
+    cassettes.mkdir()
+    (cassettes / "gemini_stream.yaml").write_bytes((ROOT / "cassettes" / "gemini_stream.yaml").read_bytes())
+    source = MISSING_TEST.format(query_key=QUERY_KEY, google_key=GOOGLE_KEY, headers=LIVE, server=mode == "server")
+    pytester.makepyfile(test_leaky=source)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", *traceback)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no recorded interaction matches POST /v1beta/models/*key=<redacted>*"])
+    absent(result.stdout.str() + result.stderr.str(), REQUEST_SECRETS, f"pytest's {' '.join(traceback)} report")
+
+
+def test_the_reprs_of_requests_interactions_and_misses_mask_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    """What tracebacks, --showlocals and log records print of a request: never a key."""
+    request = Request(
+        "POST",
+        f"https://generativelanguage.googleapis.com/v1beta/m:stream?alt=sse&key={QUERY_KEY}&k={GOOGLE_KEY}",
+        tuple(LIVE.items()),
+        b'{"api_token": "' + BODY_FIELD_KEY.encode() + b'"}',
+    )
+    response = Response(200, (("set-cookie", f"sid={SET_COOKIE}"),))
+    interaction = Interaction(request, response)
+    player = CassettePlayer([Cassette([interaction])], ReplayPolicy(speed=0))
+    with pytest.raises(NoMatchError) as excinfo:
+        player.find(dataclasses.replace(request, method="GET"))
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("chunktape.test").warning("answering %r for %r", interaction, request)
+    shown = [
+        repr(request),
+        repr(interaction),
+        str(interaction),
+        repr(excinfo.value),
+        repr(excinfo.value.args),
+        caplog.text,
+    ]
+    absent("\n".join(shown), REQUEST_SECRETS, "a repr")
+    assert "alt=sse&key=<redacted>" in repr(request)
+    assert "x-goog-api-key" in repr(request)
+    assert request == dataclasses.replace(request)  # the dataclass equality is kept

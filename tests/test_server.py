@@ -6,15 +6,32 @@ import asyncio
 import gzip
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from chunktape import Cassette, CassettePlayer, ChunktapeError, Interaction, ReplayPolicy, Request, Response
+from chunktape import (
+    Cassette,
+    CassettePlayer,
+    ChunktapeError,
+    Interaction,
+    ReplayPolicy,
+    Request,
+    Response,
+    save_cassette,
+)
 from chunktape.replay.server import ReplayServer
+from tests import punctuality
 from tests.builders import GEMINI_URL, SSE_BODY, cut, sse_cassette, sse_interaction
+from tests.punctuality import first_is_punctual
+from tests.serving import serving
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PATH = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
 BODY = {"contents": [{"parts": [{"text": "hi"}], "role": "user"}]}
@@ -323,3 +340,42 @@ def test_stop_is_idempotent() -> None:
     replay_server.stop()
     replay_server.stop()
     assert not replay_server.running
+
+
+# ---------------------------------------------------------------- a fresh server is punctual at once
+
+
+def test_a_fresh_replay_server_answers_its_first_request_as_punctually_as_later_ones() -> None:
+    """In a new interpreter, so nothing is warm but what start() warmed: the first request
+    imports nothing, and its head is within a few ms of the warm ones (best of 3 runs, so a
+    busy machine's hiccup on one request cannot fail it; a cold server misses every time)."""
+    runs = []
+    for _ in range(3):
+        probe = subprocess.run(
+            [sys.executable, "-m", "tests.punctuality"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        run = json.loads(probe.stdout)
+        assert run["imported_by_first_request"] == []
+        runs.append(run["late_ms"])
+        if first_is_punctual([ms / 1000 for ms in run["late_ms"]]):
+            return
+    pytest.fail(f"the first response was late every time (ms, first then warm): {runs}")
+
+
+def test_chunktape_serve_answers_its_first_request_as_punctually_as_later_ones(tmp_path: Path) -> None:
+    path = str(tmp_path / "punctual.yaml")
+    save_cassette(punctuality.CASSETTE, path)
+    runs = []
+    for _ in range(3):
+        with serving(path) as served:
+            port = int(served.base_url.rsplit(":", 1)[1])
+            late = [punctuality.head_lateness_s(port) for _ in range(punctuality.ROUNDS)]
+        runs.append([round(s * 1000, 2) for s in late])
+        if punctuality.first_is_punctual(late):
+            return
+    pytest.fail(f"the first response was late every time (ms, first then warm): {runs}")

@@ -1,9 +1,10 @@
-"""What every command shares: the knob options spelled as in SPEC, and clean error exits."""
+"""What every command shares: the knob options (from the knob table), and clean error exits."""
 
 from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ import click
 
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
+from chunktape.vocabulary import KNOBS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,26 +41,24 @@ def exits_cleanly[F: Callable[..., Any]](func: F) -> F:
 
 
 def knob_options[F: Callable[..., Any]](func: F) -> F:
-    """--speed --split --delay (repeatable) --fault --seed, as in the marker and Python API."""
-    options = [
-        click.option(
-            "--speed", default="1", show_default=True, help="1 = recorded rhythm, 2 = twice as fast, 0 = no waiting."
-        ),
-        click.option(
-            "--split", default="recorded", show_default=True, help="recorded, bytes:N, random:A-B, utf8, sse or whole."
-        ),
-        click.option(
-            "--delay", multiple=True, help="first:DUR, chunk:DUR or jitter:DUR (repeatable), e.g. first:250ms."
-        ),
-        click.option("--fault", default=None, help="disconnect:N, stall:N:DUR, status:CODE or truncate."),
-        click.option(
-            "--seed", default="0", show_default=True, help="Seed for every random choice (split random, jitter)."
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
+    """--speed --split --delay (repeatable) --fault --seed, rendered from the one knob table."""
+    for knob in reversed(KNOBS):
+        func = click.option(
+            f"--{knob.name}",
+            default=None if knob.repeatable else knob.default,
+            multiple=knob.repeatable,
+            show_default=knob.default is not None,
+            metavar=knob.metavar,
+            help=knob.option_help(),
+        )(func)
     return func
 
 
 def policy_from_options(speed: str, split: str, delay: tuple[str, ...], fault: str | None, seed: str) -> ReplayPolicy:
-    return ReplayPolicy.from_knobs(speed=speed, split=split, delay=list(delay), fault=fault, seed=seed)
+    """The policy the options spell; an old spelling (fault disconnect:N) is noted on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        policy = ReplayPolicy.from_knobs(speed=speed, split=split, delay=list(delay), fault=fault, seed=seed)
+    for warning in caught:
+        click.echo(f"chunktape: note: {warning.message}", err=True)
+    return policy

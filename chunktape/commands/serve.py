@@ -18,6 +18,7 @@ from chunktape.commands.paths import cassette_paths
 from chunktape.matching import MATCH_FIELDS, MatchRules
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.server import ReplayServer
+from chunktape.vocabulary import word
 
 
 @click.command()
@@ -28,12 +29,11 @@ from chunktape.replay.server import ReplayServer
 @click.option(
     "--match-on",
     default=None,
-    help=f"Comma-separated request parts that must match: any of {', '.join(MATCH_FIELDS)} "
-    "[default: method,path,query,body].",
+    metavar="PARTS",
+    help=f"{word('match_on').help} Comma-separated, any of {', '.join(MATCH_FIELDS)} "
+    f"[default: {','.join(str(word('match_on').default).split())}].",
 )
-@click.option(
-    "--ignore", multiple=True, help="Query parameter or JSON body field to leave out of matching (repeatable)."
-)
+@click.option("--ignore", multiple=True, metavar="NAME", help=f"{word('ignore').help} Repeatable.")
 @exits_cleanly
 def serve(
     paths: tuple[str, ...],
@@ -56,7 +56,7 @@ def serve(
     \b
     Example:
       chunktape serve cassettes/ --port 0 --split utf8 --delay first:300ms
-      chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault disconnect:2
+      chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault cut:2
     """
     policy = policy_from_options(speed, split, delay, fault, seed)
     rules = MatchRules.build(match_on, ignore)

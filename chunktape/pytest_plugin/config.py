@@ -2,28 +2,56 @@
 
 Layers, later ones winning: ini < the `chunktape_config` fixture < `@pytest.mark.chunktape`
 (farthest first) < the chaos variant (`chunktape_knobs`) < the command line. A value of
-None means "not set here", so it never hides a lower layer.
+None means "not set here", so it never hides a lower layer. The session's seed (what
+`--chunktape-seed=random` stands for) is chosen here too.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import os
+import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
+
+import pytest
 
 from chunktape.errors import KnobError
-from chunktape.knobs import ReplayPolicy, format_number
+from chunktape.knobs import DEFAULT_SEED, ReplayPolicy, format_number
 from chunktape.matching import MatchRules
 from chunktape.replay.clock import CLOCK_MODES, ClockMode
+from chunktape.vocabulary import KNOB_NAMES, SETTING_NAMES
 
-RecordMode = Literal["none", "once", "new_episodes", "all"]
-RECORD_MODES: tuple[RecordMode, ...] = ("none", "once", "new_episodes", "all")
-KNOB_NAMES = ("speed", "split", "delay", "fault", "seed")
-SETTING_NAMES = (*KNOB_NAMES, "upstream", "match_on", "ignore", "redact", "record_mode", "clock")
+
+class RecordMode(enum.StrEnum):
+    """vcrpy's record modes: what a test does with the network, given whether its cassette exists."""
+
+    NONE = "none"
+    ONCE = "once"
+    NEW_EPISODES = "new_episodes"
+    ALL = "all"
+
+    def records(self, cassette_exists: bool) -> bool:
+        """Whether requests may go to the upstream (through the recorder)."""
+        return self in (RecordMode.ALL, RecordMode.NEW_EPISODES) or (self is RecordMode.ONCE and not cassette_exists)
+
+    def replays(self, cassette_exists: bool) -> bool:
+        """Whether the existing cassette answers requests."""
+        return cassette_exists and self is not RecordMode.ALL
+
+    @property
+    def appends(self) -> bool:
+        """New interactions are added to the cassette instead of replacing it."""
+        return self is RecordMode.NEW_EPISODES
+
+
+RECORD_MODES: tuple[str, ...] = tuple(mode.value for mode in RecordMode)
 RANDOM_SEED = "random"
+# parameters that vary how a test runs, not what it asks: they share one cassette
+SHARED_PARAMS = ("chunktape_knobs", "anyio_backend")
 
 _UNSAFE = re.compile(r"[^\w.,=+@\[\]-]+")
 _MAX_NAME_BYTES = 200
@@ -78,9 +106,7 @@ def resolve(
     mode = str(merged.get("record_mode", "none"))
     if mode not in RECORD_MODES:
         raise KnobError(f"unknown record mode {mode!r}: use one of {', '.join(RECORD_MODES)}")
-    seed = merged.get("seed")
-    if isinstance(seed, str) and seed.strip().lower() == RANDOM_SEED:
-        seed = session_seed
+    seed = _seed(merged.get("seed"), session_seed)
     policy = ReplayPolicy.from_knobs(
         speed=merged.get("speed"),
         split=merged.get("split"),
@@ -96,18 +122,115 @@ def resolve(
         redact=redact,
     )
     upstream = merged.get("upstream")
-    clock = next((mode for mode in CLOCK_MODES if mode == merged.get("clock", "auto")), None)
+    clock = next((known for known in CLOCK_MODES if known == merged.get("clock", "auto")), None)
     if clock is None:
         raise KnobError(f"unknown clock {merged.get('clock')!r}: use one of {', '.join(CLOCK_MODES)}")
     return Settings(
         cassette_path=cassette_path,
-        record_mode=mode,
+        record_mode=RecordMode(mode),
         policy=policy,
         rules=rules,
         upstream=str(upstream).rstrip("/") if upstream else None,
         redact=redact,
         clock=clock,
     )
+
+
+def _seed(value: Any, session_seed: int) -> Any:
+    """`random` is the session's seed; anything else is parsed as a seed by the policy."""
+    return session_seed if isinstance(value, str) and value.strip().lower() == RANDOM_SEED else value
+
+
+def check_knobs(knobs: Mapping[str, Any]) -> None:
+    """Raise KnobError if one chaos variant's knobs would not parse."""
+    ReplayPolicy.from_knobs(
+        speed=knobs.get("speed"),
+        split=knobs.get("split"),
+        delay=knobs.get("delay"),
+        fault=knobs.get("fault"),
+        seed=_seed(knobs.get("seed"), DEFAULT_SEED),
+    )
+
+
+# ---------------------------------------------------------------- the layers, from pytest
+
+
+def settings_for(
+    request: pytest.FixtureRequest, fixture_config: Mapping[str, Any], knobs: Mapping[str, Any], cassette_dir: str
+) -> Settings:
+    """ini < chunktape_config fixture < markers (farthest first) < chaos variant < command line."""
+    config = request.config
+    check_keys(fixture_config, "chunktape_config")
+    check_keys(knobs, "chunktape_knobs")
+    marker_path: str | None = None
+    marker_layers: list[dict[str, Any]] = []
+    for marker in reversed(list(request.node.iter_markers("chunktape"))):
+        kwargs = dict(marker.kwargs)
+        if len(marker.args) > 1:
+            raise KnobError("@pytest.mark.chunktape takes one cassette path; pass the rest by name")
+        path = marker.args[0] if marker.args else kwargs.pop("path", None)
+        kwargs.pop("path", None)
+        check_keys(kwargs, "@pytest.mark.chunktape")
+        marker_layers.append(kwargs)
+        if path is not None:
+            marker_path = str(path)
+    node = request.node
+    callspec = getattr(node, "callspec", None)
+    name = default_cassette_name(
+        getattr(node, "originalname", node.name),
+        request.cls.__name__ if request.cls is not None else None,
+        callspec.params if callspec is not None else None,
+        callspec.indices if callspec is not None else None,
+        shared=SHARED_PARAMS,
+    )
+    path = cassette_path(marker_path, cassette_dir, request.path.stem, name)
+    layers = [ini_layer(config), fixture_config, *marker_layers, knobs, cli_layer(config)]
+    return resolve(path, layers, session_seed=session_seed(config))
+
+
+def ini_layer(config: pytest.Config) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact"):
+        value = config.getini(f"chunktape_{name}")
+        layer[name] = value if value not in ("", []) else None
+    return layer
+
+
+def cli_layer(config: pytest.Config) -> dict[str, Any]:
+    layer = {name: config.getoption(f"chunktape_{name}") for name in KNOB_NAMES}
+    layer["record_mode"] = config.getoption("chunktape_record_mode")
+    return layer
+
+
+def check_session(config: pytest.Config) -> None:
+    """Raise KnobError now if the ini or the command line holds a bad value."""
+    resolve("", [ini_layer(config), cli_layer(config)], session_seed=session_seed(config))
+
+
+def chosen_seed(config: pytest.Config) -> str | None:
+    """The seed as the command line or ini gives it (lowercased), or None."""
+    value = config.getoption("chunktape_seed") or config.getini("chunktape_seed") or None
+    return str(value).strip().lower() if value is not None else None
+
+
+_SEED = pytest.StashKey[int]()
+
+
+def session_seed(config: pytest.Config) -> int:
+    """The seed that `random` stands for in this run: the xdist controller's, or one drawn
+    once per session (then handed to every worker)."""
+    known = config.stash.get(_SEED, None)
+    if known is not None:
+        return known
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "chunktape_seed" in workerinput:
+        seed = int(workerinput["chunktape_seed"])
+    elif chosen_seed(config) == RANDOM_SEED:
+        seed = random.SystemRandom().randrange(1, 2**31)
+    else:
+        seed = DEFAULT_SEED
+    config.stash[_SEED] = seed
+    return seed
 
 
 def _names(value: Any, what: str) -> list[str]:

@@ -1,53 +1,45 @@
 """pytest wiring for chunktape: options, markers, fixtures, chaos parametrization, reports.
 
 Loaded through the `pytest11` entry point. Nothing happens at import time: the replay
-server starts on first use of `chunktape.base_url`, one per pytest process (so one per
-xdist worker, each on its own free port), and stops when the session ends.
+server is the session-scoped `chunktape_server` fixture, started (and warmed up) before the
+first test that uses `chunktape`, one per pytest process (so one per xdist worker, each on
+its own free port), stopped when the session ends. Settings are resolved in config.py,
+the test's handle is fixture.py; options and help text come from chunktape.vocabulary.
 """
 
 from __future__ import annotations
 
 import itertools
-import random
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from chunktape.errors import ChunktapeError, KnobError
-from chunktape.knobs import DEFAULT_SEED, ReplayPolicy
+from chunktape.knobs import DEFAULT_SEED
 from chunktape.pytest_plugin import virtual_time
 from chunktape.pytest_plugin.config import (
-    KNOB_NAMES,
     RANDOM_SEED,
     RECORD_MODES,
-    Settings,
-    cassette_path,
-    check_keys,
-    default_cassette_name,
+    check_knobs,
+    check_session,
+    chosen_seed,
     knob_id,
-    resolve,
+    session_seed,
+    settings_for,
 )
-from chunktape.pytest_plugin.fixture import ChunktapeFixture, SessionServer
+from chunktape.pytest_plugin.fixture import ChunktapeFixture
+from chunktape.secrets_scan import mask, secret_values
+from chunktape.vocabulary import KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, SEED_RANDOM_NOTE, SETTING_NAMES
 
-_SERVER = pytest.StashKey[SessionServer]()
-_SEED = pytest.StashKey[int]()
+if TYPE_CHECKING:
+    from chunktape.replay.server import ReplayServer
+
 _FIXTURE = pytest.StashKey[ChunktapeFixture]()
-_CALL_PASSED = pytest.StashKey[bool]()
-
-# parameters that vary how a test runs, not what it asks: they share one cassette
-_SHARED_PARAMS = ("chunktape_knobs", "anyio_backend")
-
-_KNOB_HELP = {
-    "speed": "1 = recorded rhythm (default), 2 = twice as fast, 0 = no waiting.",
-    "split": "Re-chunk bodies: recorded (default), bytes:N, random:A-B, utf8, sse or whole.",
-    "delay": "Extra waiting: first:DUR, chunk:DUR or jitter:DUR, e.g. first:250ms (repeatable).",
-    "fault": "Inject a failure: disconnect:N, stall:N:DUR, status:CODE, truncate, or none.",
-    "seed": "Seed for every random choice (an int, default 0; 'random' picks one per run and prints it).",
-}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Every option and ini setting is rendered from the knob table (chunktape.vocabulary)."""
     group = parser.getgroup("chunktape", "chunktape: replay recorded LLM streams, with chaos")
     group.addoption(
         "--chunktape-record-mode",
@@ -55,72 +47,65 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         choices=RECORD_MODES,
         dest="chunktape_record_mode",
-        help="none (default): replay only, never touch the network; once: record cassettes that are missing; "
-        "new_episodes: replay what matches, record the rest; all: re-record everything.",
+        help=RECORD_MODE.help,
     )
-    for name in KNOB_NAMES:
+    for knob in KNOBS:
+        extra = f" {SEED_RANDOM_NOTE}" if knob.name == "seed" else ""
         group.addoption(
-            f"--chunktape-{name}",
-            action="append" if name == "delay" else "store",
+            f"--chunktape-{knob.name}",
+            action="append" if knob.repeatable else "store",
             default=None,
-            dest=f"chunktape_{name}",
-            metavar=name.upper(),
-            help=_KNOB_HELP[name] + " Overrides markers and ini.",
+            dest=f"chunktape_{knob.name}",
+            metavar=knob.metavar,
+            help=f"{knob.option_help()}{extra} Overrides markers and ini.",
         )
     parser.addini(
         "chunktape_cassette_dir",
-        "Cassette directory, relative to the ini file (default: 'cassettes' next to each test module).",
+        "Cassette directory, relative to the ini file (unset: 'cassettes' next to each test module).",
         default="",
     )
-    parser.addini("chunktape_record_mode", "Default record mode: none, once, new_episodes or all.", default="")
-    for name in KNOB_NAMES:
-        if name == "delay":
-            parser.addini("chunktape_delay", "Default " + _KNOB_HELP[name], type="args")
+    parser.addini("chunktape_record_mode", RECORD_MODE.ini_help(), default="")
+    for knob in KNOBS:
+        extra = f" {SEED_RANDOM_NOTE}" if knob.name == "seed" else ""
+        if knob.repeatable:
+            parser.addini(f"chunktape_{knob.name}", knob.ini_help() + extra, type="args")
         else:
-            parser.addini(f"chunktape_{name}", "Default " + _KNOB_HELP[name], default="")
-    parser.addini("chunktape_match_on", "Request parts to match: method host path query body headers.", type="args")
-    parser.addini("chunktape_ignore", "Query parameters or JSON body fields left out of matching.", type="args")
-    parser.addini("chunktape_redact", "Extra header/query/JSON names redacted in cassettes.", type="args")
+            parser.addini(f"chunktape_{knob.name}", knob.ini_help() + extra, default="")
+    for setting in MATCHING:
+        parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "chunktape(path=None, *, speed, split, delay, fault, seed, upstream, match_on, ignore, redact, record_mode, clock): "
-        "the cassette the chunktape fixture replays (default: cassettes/<module>/<test>.yaml) and how; "
-        "knobs are spelled as on the command line; clock='virtual' replays on the event loop's test clock.",
+        f"chunktape(path=None, *, {', '.join(SETTING_NAMES)}): "
+        "the cassette the chunktape fixture replays (a relative path is inside the cassette directory; "
+        "default: cassettes/<module>/<test>.yaml) and how; knobs are spelled as on the command line; clock='virtual' replays on the event loop's test clock.",
     )
     config.addinivalue_line(
         "markers",
         "chunktape_chaos(**knobs): run the test once per combination of the knob values given as lists, "
-        "e.g. split=['recorded', 'utf8'], fault=[None, 'disconnect:2']; every variant replays the same cassette.",
+        "e.g. split=['recorded', 'utf8'], fault=[None, 'cut:2']; every variant replays the same cassette "
+        "and the test reads its variant from chunktape.policy.",
     )
-    config.stash[_SEED] = _session_seed(config)
-    config.stash[_SERVER] = SessionServer()
     config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
     try:
-        resolve("", [_ini_layer(config), _cli_layer(config)], session_seed=config.stash[_SEED])
+        check_session(config)
     except KnobError as exc:
         raise pytest.UsageError(f"chunktape: {exc}") from None
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    server = config.stash.get(_SERVER, None)
-    if server is not None:
-        server.close()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker uses the controller's seed, so `--chunktape-seed=random` is one seed per run."""
-    node.workerinput["chunktape_seed"] = node.config.stash[_SEED]
+    node.workerinput["chunktape_seed"] = session_seed(node.config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     mode = config.getoption("chunktape_record_mode") or config.getini("chunktape_record_mode") or "none"
-    chosen = _raw_seed(config)
+    chosen = chosen_seed(config)
     if chosen == RANDOM_SEED:
-        seed = config.stash[_SEED]
+        seed = session_seed(config)
         return f"chunktape: record mode {mode}, seed {seed} (random; repeat with --chunktape-seed={seed})"
     return f"chunktape: record mode {mode}, seed {chosen or DEFAULT_SEED}"
 
@@ -144,7 +129,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     variants = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
     for variant in variants:
         try:
-            _check_knobs(variant)
+            check_knobs(variant)
         except KnobError as exc:
             raise KnobError(f"{where}: {exc}") from None
     metafunc.parametrize("chunktape_knobs", variants, ids=[knob_id(v) for v in variants])
@@ -158,20 +143,91 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A request the cassette does not hold fails the test itself, once: with the closest
+    recorded request and its diff, at the test's own line, whether the code under test
+    raised it, turned it into an SDK error, or swallowed it."""
+    try:
+        yield
+    except BaseException as exc:
+        handle = item.stash.get(_FIXTURE, None)
+        misses = handle.miss_errors if handle is not None else []
+        if not misses or not isinstance(exc, Exception) or isinstance(exc, pytest.fail.Exception):
+            raise
+        lines = [f"{_test_line(item, exc, miss)}: {miss}" for miss in misses]
+        if not any(miss is cause for miss in misses for cause in _chain(exc)):
+            lines.append(f"(and then the test failed with {type(exc).__name__}: {_first_line(exc)})")
+        raise pytest.fail.Exception("chunktape: " + "\n".join(lines), pytrace=False) from None
+    handle = item.stash.get(_FIXTURE, None)
+    misses = handle.miss_errors if handle is not None else []
+    if misses:
+        shown = "\n".join(f"{_test_line(item, miss)}: {miss}" for miss in misses)
+        message = f"chunktape: the test passed, but made requests its cassette does not hold:\n{shown}"
+        raise pytest.fail.Exception(message, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if report.when == "call":
-        item.stash[_CALL_PASSED] = report.passed
     handle = item.stash.get(_FIXTURE, None)
     if handle is not None and report.failed:
-        # a teardown failure about unmatched requests already shows them
-        report.sections.append(("chunktape", handle.describe(item.nodeid, misses=report.when != "teardown")))
+        report.sections.append(("chunktape", handle.describe(item.nodeid, misses=False)))
     return report
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what caused it (SDKs wrap transport errors), each once."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _test_line(item: pytest.Item, *errors: BaseException) -> str:
+    """`path:line` of the test function's line that led to `errors` (else the last line of its
+    module they passed through, else the test's `def`)."""
+    filename = str(item.path)
+    test_code = getattr(getattr(item, "obj", None), "__code__", None)
+    found: int | None = None
+    for error in errors:
+        for one in _chain(error):
+            traceback = one.__traceback__
+            while traceback is not None:
+                code = traceback.tb_frame.f_code
+                if code is test_code:
+                    return f"{item.nodeid.split('::')[0]}:{traceback.tb_lineno}"
+                if found is None and code.co_filename == filename:
+                    found = traceback.tb_lineno
+                traceback = traceback.tb_next
+    if found is None:
+        found = (item.reportinfo()[1] or 0) + 1
+    return f"{item.nodeid.split('::')[0]}:{found}"
+
+
+def _first_line(exc: BaseException) -> str:
+    """The error's first line, with any key it quotes masked (httpx's quote the URL)."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else "(no message)"
+    for _, secret in secret_values(line):
+        line = line.replace(secret, mask(secret))
+    return line
+
+
 # ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def chunktape_server() -> Iterator[ReplayServer]:
+    """The replay server every test of this process mounts its cassette on (one per xdist
+    worker, on a free port), started and warmed up before the first such test runs."""
+    from chunktape.replay.server import ReplayServer
+
+    with ReplayServer(port=0) as server:
+        yield server
 
 
 @pytest.fixture
@@ -184,7 +240,8 @@ def chunktape_config() -> dict[str, Any]:
 @pytest.fixture
 def chunktape_knobs() -> dict[str, Any]:
     """The knobs of one chaos variant: parametrized by @pytest.mark.chunktape_chaos, or directly with
-    @pytest.mark.parametrize("chunktape_knobs", [{"split": "utf8"}, ...])."""
+    @pytest.mark.parametrize("chunktape_knobs", [{"split": "utf8"}, ...]). The resolved policy is
+    chunktape.policy."""
     return {}
 
 
@@ -204,101 +261,17 @@ def chunktape(
     chunktape_config: dict[str, Any],
     chunktape_knobs: dict[str, Any],
     chunktape_cassette_dir: str,
+    chunktape_server: ReplayServer,
 ) -> Iterator[ChunktapeFixture]:
     """Replay (or record) this test's cassette: `.base_url`, `.transport()`, `.async_transport()`,
     `.policy`, `.cassette_path`, `.record_mode`, and `.observe(stream)` to time what the client saw."""
     try:
-        settings = _settings(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
-        handle = ChunktapeFixture(settings, request.config.stash[_SERVER])
+        settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
+        handle = ChunktapeFixture.open(settings, chunktape_server)
     except ChunktapeError as exc:
         raise pytest.fail.Exception(f"chunktape: {exc}", pytrace=False) from None
-    node = request.node
-    node.stash[_FIXTURE] = handle
+    request.node.stash[_FIXTURE] = handle
     try:
         yield handle
     finally:
         handle.close()
-    if handle.misses and node.stash.get(_CALL_PASSED, False):
-        shown = "\n".join(handle.misses)
-        message = f"chunktape: the test passed, but made requests its cassette does not hold:\n{shown}"
-        pytest.fail(message, pytrace=False)
-
-
-# ---------------------------------------------------------------- configuration layers
-
-
-def _settings(
-    request: pytest.FixtureRequest,
-    fixture_config: dict[str, Any],
-    knobs: dict[str, Any],
-    cassette_dir: str,
-) -> Settings:
-    """ini < chunktape_config fixture < markers (farthest first) < chaos variant < command line."""
-    config = request.config
-    check_keys(fixture_config, "chunktape_config")
-    check_keys(knobs, "chunktape_knobs")
-    markers = list(request.node.iter_markers("chunktape"))
-    marker_path: str | None = None
-    marker_layers: list[dict[str, Any]] = []
-    for marker in reversed(markers):
-        kwargs = dict(marker.kwargs)
-        if len(marker.args) > 1:
-            raise KnobError("@pytest.mark.chunktape takes one cassette path; pass the rest by name")
-        path = marker.args[0] if marker.args else kwargs.pop("path", None)
-        kwargs.pop("path", None)
-        check_keys(kwargs, "@pytest.mark.chunktape")
-        marker_layers.append(kwargs)
-        if path is not None:
-            marker_path = str(path)
-    node = request.node
-    callspec = getattr(node, "callspec", None)
-    name = default_cassette_name(
-        getattr(node, "originalname", node.name),
-        request.cls.__name__ if request.cls is not None else None,
-        callspec.params if callspec is not None else None,
-        callspec.indices if callspec is not None else None,
-        shared=_SHARED_PARAMS,
-    )
-    path = cassette_path(marker_path, cassette_dir, request.path.stem, name)
-    layers = [_ini_layer(config), fixture_config, *marker_layers, knobs, _cli_layer(config)]
-    return resolve(path, layers, session_seed=config.stash[_SEED])
-
-
-def _ini_layer(config: pytest.Config) -> dict[str, Any]:
-    layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact"):
-        value = config.getini(f"chunktape_{name}")
-        layer[name] = value if value not in ("", []) else None
-    return layer
-
-
-def _cli_layer(config: pytest.Config) -> dict[str, Any]:
-    layer = {name: config.getoption(f"chunktape_{name}") for name in KNOB_NAMES}
-    layer["record_mode"] = config.getoption("chunktape_record_mode")
-    return layer
-
-
-def _check_knobs(knobs: dict[str, Any]) -> None:
-    seed = knobs.get("seed")
-    ReplayPolicy.from_knobs(
-        speed=knobs.get("speed"),
-        split=knobs.get("split"),
-        delay=knobs.get("delay"),
-        fault=knobs.get("fault"),
-        seed=DEFAULT_SEED if isinstance(seed, str) and seed.strip().lower() == RANDOM_SEED else seed,
-    )
-
-
-def _raw_seed(config: pytest.Config) -> str | None:
-    value = config.getoption("chunktape_seed") or config.getini("chunktape_seed") or None
-    return str(value).strip().lower() if value is not None else None
-
-
-def _session_seed(config: pytest.Config) -> int:
-    """The seed that `random` stands for in this run: the xdist controller's, or a fresh one."""
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and "chunktape_seed" in workerinput:
-        return int(workerinput["chunktape_seed"])
-    if _raw_seed(config) == RANDOM_SEED:
-        return random.SystemRandom().randrange(1, 2**31)
-    return DEFAULT_SEED

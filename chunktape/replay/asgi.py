@@ -22,10 +22,13 @@ import httpx
 
 from chunktape.cassette import Request
 from chunktape.errors import NoMatchError
+from chunktape.matching import describe_request
+from chunktape.redaction import Redactor
 from chunktape.replay.clock import Clock
 from chunktape.replay.emit import Outcome, Send, emit
 from chunktape.replay.forward import forward, new_client
 from chunktape.replay.player import CassettePlayer
+from chunktape.secrets_scan import mask_secrets
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -65,6 +68,9 @@ class Mount:
 
     player: CassettePlayer | None
     fallback_url: str | None = None
+    log_misses: bool = True
+    """Log each miss (for `chunktape serve`); off when the player's miss list is reported
+    elsewhere (the pytest plugin fails the test with it), so a miss is told once."""
 
 
 class _TooLarge(Exception):
@@ -106,7 +112,7 @@ class ReplayApp:
         request = _to_request(scope, target, body)
         if mount is None or mount.player is None:
             message = f"nothing is mounted at {path}; use the base URL that ReplayServer.mount() returned"
-            log.warning("%s %s: %s", request.method, target, message)
+            log.warning("%s: %s", mask_secrets(describe_request(request, Redactor())), message)
             await _answer_miss(send, message, None, ())
             return
         try:
@@ -145,7 +151,8 @@ class ReplayApp:
 
     async def _on_miss(self, mount: Mount, miss: NoMatchError, target: str, request: Request, send: Send) -> Outcome:
         if mount.fallback_url is None:
-            log.warning("%s", miss)
+            if mount.log_misses:
+                log.warning("%s", miss)
             await _answer_miss(send, str(miss), miss.closest, miss.differences)
             return "complete"
         if self._client is None:

@@ -8,6 +8,8 @@ retry after an injected fault still finds an answer).
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from collections.abc import Sequence
 
 from chunktape.cassette import Cassette, Interaction, Request
@@ -43,7 +45,11 @@ class CassettePlayer:
         # keyed by id(): the responses live as long as the player, in _entries
         self._schedules: dict[tuple[int, ReplayPolicy], Schedule] = {}
         self.misses: list[NoMatchError] = []
-        """Every request this player could not answer, in order, so a test run can list them."""
+        """Every request this player could not answer, in order: the one list of misses a
+        test run reports (the pytest plugin fails a test that swallowed one)."""
+        self.requested_at: deque[float] = deque(maxlen=_MAX_SCHEDULES)
+        """When the latest requests reached the player (perf_counter), so a stream clock can
+        time from the request rather than from whenever the test created the clock."""
 
     @property
     def interaction_count(self) -> int:
@@ -52,6 +58,7 @@ class CassettePlayer:
     def find(self, request: Request) -> Interaction:
         """The interaction that answers `request`, marking it used; NoMatchError if none does."""
         with self._lock:
+            self.requested_at.append(time.perf_counter())
             candidates = [
                 position
                 for position, (_, _, interaction) in enumerate(self._entries)
@@ -85,10 +92,22 @@ class CassettePlayer:
             self._schedules[key] = schedule
         return schedule
 
+    def prepare(self) -> None:
+        """Build every interaction's schedule now (as `play` would), so the first request
+        pays no more than the tenth. Skipped for status faults: theirs depend on the request."""
+        fault = self.policy.fault
+        if fault is not None and fault.kind == "status":
+            return
+        for _, _, interaction in self._entries[:_MAX_SCHEDULES]:
+            key = (id(interaction.response), self.policy)
+            if key not in self._schedules:
+                self._schedules[key] = build_schedule(interaction.request, interaction.response, self.policy)
+
     def reset(self) -> None:
         with self._lock:
             self._used.clear()
             self.misses.clear()
+            self.requested_at.clear()
 
     def _miss(self, request: Request, exhausted: bool) -> NoMatchError:
         redactor = self.rules.redactor

@@ -5,12 +5,17 @@
 
 It runs in a background thread with its own event loop, so sync tests can use it. One
 server can answer for many players at once: `mount()` gives each its own base URL.
+
+`start()` returns only once the server has answered one stream of its own through the
+socket: the imports and first-time paths of a request cost the warm-up, not the first
+request a client times.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import secrets
 import socket
 import threading
@@ -19,12 +24,17 @@ from types import TracebackType
 
 import uvicorn
 
+from chunktape.cassette import Cassette, Chunk, Interaction, Request, Response
 from chunktape.errors import ChunktapeError
+from chunktape.knobs import ReplayPolicy
 from chunktape.replay.asgi import MOUNT_PREFIX, Mount, ReplayApp, install_log_filter
 from chunktape.replay.player import CassettePlayer
 
 _START_TIMEOUT_S = 10.0
 _GRACE_S = 1  # whole seconds: uvicorn takes an int
+_WARM_UP_ID = "warm-up"  # never a real mount id: those are 8 hex digits
+_WARM_UP_PATH = "/v1/warm-up?alt=sse"
+_WARM_UP_BODY = b'{"contents":[{"parts":[{"text":"warm up"}]}]}'
 
 
 class _Uvicorn(uvicorn.Server):
@@ -101,6 +111,35 @@ class ReplayServer:
                 self._server = None
                 raise ChunktapeError(f"the replay server could not start on {self.host}:{self.port}: {self._failure}")
             time.sleep(0.002)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Answer one small stream through the socket, the way a client's request goes: parse,
+        route, read the body, match, build a schedule, wait (anyio's sleep and the final
+        spin), send each chunk, end. Also builds the root player's schedules. Best effort:
+        a server that cannot reach itself (a firewalled address) just starts cold."""
+        if self.player is not None:
+            self.player.prepare()
+        with self._lock:
+            self.app.mounts = {**self.app.mounts, _WARM_UP_ID: Mount(_warm_up_player())}
+        try:
+            with socket.create_connection((_loopback(self.host), self.port), timeout=_START_TIMEOUT_S) as sock:
+                sock.sendall(
+                    f"POST {MOUNT_PREFIX}{_WARM_UP_ID}{_WARM_UP_PATH} HTTP/1.1\r\nHost: chunktape\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(_WARM_UP_BODY)}\r\n"
+                    "Connection: close\r\n\r\n".encode("ascii")
+                    + _WARM_UP_BODY
+                )
+                while sock.recv(65536):
+                    pass
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self.app.mounts = {k: v for k, v in self.app.mounts.items() if k != _WARM_UP_ID}
+        # Everything imported so far is now old: without this, the first requests' garbage
+        # tips the collector into a full pass over all of it, 10-20 ms in the middle of a stream.
+        gc.collect()
 
     def _run(self, sock: socket.socket) -> None:
         assert self._server is not None
@@ -134,13 +173,16 @@ class ReplayServer:
     ) -> None:
         self.stop()
 
-    def mount(self, player: CassettePlayer, *, fallback_url: str | None = None) -> str:
-        """A base URL with its own path prefix, answered by `player` (prefix stripped before matching)."""
+    def mount(self, player: CassettePlayer, *, fallback_url: str | None = None, log_misses: bool = True) -> str:
+        """A base URL with its own path prefix, answered by `player` (prefix stripped before
+        matching); its schedules are built now. `log_misses=False` leaves misses to
+        `player.misses` alone."""
+        player.prepare()
         with self._lock:
             mount_id = secrets.token_hex(4)
             while mount_id in self.app.mounts:
                 mount_id = secrets.token_hex(4)
-            self.app.mounts = {**self.app.mounts, mount_id: Mount(player, fallback_url)}
+            self.app.mounts = {**self.app.mounts, mount_id: Mount(player, fallback_url, log_misses)}
         return f"{self.base_url}{MOUNT_PREFIX}{mount_id}"
 
     def unmount(self, base_url: str) -> None:
@@ -148,6 +190,25 @@ class ReplayServer:
         mount_id = base_url.rstrip("/").rpartition(MOUNT_PREFIX)[2]
         with self._lock:
             self.app.mounts = {k: v for k, v in self.app.mounts.items() if k != mount_id}
+
+
+def _warm_up_player() -> CassettePlayer:
+    """A player for one small SSE stream, with a few chunks a few milliseconds apart."""
+    request = Request(
+        "POST", f"http://chunktape{_WARM_UP_PATH}", (("content-type", "application/json"),), _WARM_UP_BODY
+    )
+    chunks = tuple(Chunk(at_s=0.003 + 0.0005 * index, data=b"data: {}\r\n\r\n") for index in range(3))
+    response = Response(200, (("content-type", "text/event-stream"),), 0.001, chunks)
+    return CassettePlayer([Cassette([Interaction(request, response)])], ReplayPolicy())
+
+
+def _loopback(host: str) -> str:
+    """The address that reaches a server listening on `host` from this machine."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
 
 
 def _bind(host: str, port: int) -> socket.socket:

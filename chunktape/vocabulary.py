@@ -1,0 +1,113 @@
+"""The one table of chunktape's knob and setting vocabulary: names, how values are written,
+what they do. The CLI options, the pytest options, ini settings and marker help all render
+from it, so a knob is spelled and explained the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Word:
+    """One knob or setting: its name, how a value is written, and what it does."""
+
+    name: str
+    syntax: str
+    help: str
+    default: str | None = None
+    """The value when nothing sets it, as written on the command line (None: unset)."""
+    repeatable: bool = False
+
+    @property
+    def metavar(self) -> str:
+        return self.name.upper()
+
+    def option_help(self) -> str:
+        """For `--name` / `--chunktape-name`: what it does, then how to write it."""
+        again = " Repeatable." if self.repeatable else ""
+        return f"{self.help} Values: {self.syntax}.{again}"
+
+    def ini_help(self) -> str:
+        """For the `chunktape_name` ini setting: a default for every test."""
+        default = f" (unset: {self.default})" if self.default is not None else ""
+        return f"Default {self.name} for every test{default}: {self.syntax}."
+
+
+KNOBS: tuple[Word, ...] = (
+    Word("speed", "1 recorded rhythm, 2 twice as fast, 0 no waiting", "Playback speed.", "1"),
+    Word("split", "recorded, bytes:N, random:A-B, utf8, sse or whole", "How the body is re-chunked.", "recorded"),
+    Word(
+        "delay",
+        "first:DUR, chunk:DUR or jitter:DUR, with DUR like 250ms or 1.5s",
+        "Extra waiting before the head, before each chunk, or at random per chunk.",
+        repeatable=True,
+    ),
+    Word(
+        "fault",
+        "cut:N (the body ends early after N chunks), stall:N:DUR, status:CODE, truncate or none",
+        "One injected failure.",
+    ),
+    Word("seed", "a whole number", "Seed for every random choice (random splits, jitter).", "0"),
+)
+"""The timing and chaos knobs: the same names in the CLI, the marker, ini and Python."""
+
+MATCHING: tuple[Word, ...] = (
+    Word(
+        "match_on",
+        "any of method, host, path, query, body, headers",
+        "Request parts that must match.",
+        "method path query body",
+    ),
+    Word(
+        "ignore",
+        "query parameter or JSON body field names",
+        "Query parameters or JSON body fields left out of matching.",
+    ),
+    Word(
+        "redact",
+        "header, query parameter or JSON body field names",
+        "Names whose values are redacted in cassettes, besides the built-in secret names.",
+    ),
+)
+"""How live requests are matched to recorded ones (and what never reaches a cassette)."""
+
+RECORD_MODE = Word(
+    "record_mode",
+    "none, once, new_episodes or all",
+    "none: replay only, never touch the network; once: record cassettes that are missing; "
+    "new_episodes: replay what matches, record the rest; all: re-record everything.",
+    "none",
+)
+CLOCK = Word(
+    "clock",
+    "auto, real or virtual",
+    "What in-process replay waits on: auto (the event loop's clock when it is a test clock such as looptime "
+    "or trio's MockClock), real (the machine's), virtual (the test clock, required; sync transports count beats).",
+    "auto",
+)
+UPSTREAM = Word("upstream", "a URL such as https://api.openai.com", "Where requests go while recording.")
+
+SEED_RANDOM_NOTE = "'random' picks a seed per run and prints it in the header."
+"""The pytest plugin's extra spelling of `seed`."""
+
+PLUGIN_SETTINGS: tuple[Word, ...] = (*KNOBS, UPSTREAM, *MATCHING, RECORD_MODE, CLOCK)
+"""Everything a marker, `chunktape_config` or ini may set, in the order help lists them."""
+
+KNOB_NAMES: tuple[str, ...] = tuple(word.name for word in KNOBS)
+SETTING_NAMES: tuple[str, ...] = tuple(word.name for word in PLUGIN_SETTINGS)
+
+
+def markdown_table(words: tuple[Word, ...] = PLUGIN_SETTINGS) -> str:
+    """The vocabulary as a Markdown table, for the docs."""
+    rows = ["| name | values | what it does | unset |", "|---|---|---|---|"]
+    for entry in words:
+        again = " Repeatable." if entry.repeatable else ""
+        default = f"`{entry.default}`" if entry.default is not None else "-"
+        rows.append(f"| `{entry.name}` | {entry.syntax} | {entry.help}{again} | {default} |")
+    return "\n".join(rows)
+
+
+def word(name: str) -> Word:
+    """The table entry called `name`."""
+    return next(entry for entry in PLUGIN_SETTINGS if entry.name == name)
