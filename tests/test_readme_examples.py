@@ -23,6 +23,7 @@ import yaml
 from chunktape.cli import cli
 from chunktape.pytest_plugin.config import resolve
 from tests.serving import serving
+from tests.test_virtual_time_plugin import INI, run_quickly
 
 pytest_plugins = ["pytester"]
 
@@ -62,6 +63,7 @@ CLAIMS = {
     "def test_renders_every_chunk": "test_the_use_it_in_your_tests_example_passes",
     "def chunktape_config": "test_the_chunktape_config_example_sets_every_tests_defaults",
     "def test_reply_survives_chaos": "test_the_chaos_example_passes_every_variant",
+    'clock="virtual"': "test_the_readme_virtual_time_example_passes_in_no_wall_time",
 }
 
 
@@ -225,3 +227,19 @@ def test_the_replay_with_line_is_the_one_a_failure_prints() -> None:
     knobs = dict(part.split("=", 1) for part in variant.group(1).split("-"))
     settings = resolve("", [{"speed": 0}, knobs], session_seed=0)  # the marker's speed=0, then the variant
     assert shown.group(3) == " ".join(settings.cli_args())
+
+
+def test_the_readme_virtual_time_example_passes_in_no_wall_time(pytester: pytest.Pytester) -> None:
+    from chunktape import Cassette, Chunk, Interaction, Request, Response
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Virtual time", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makeini(INI)
+    chunks = (Chunk(1.0, b"data: 1\n\n"), Chunk(21.0, b"data: 2\n\n"), Chunk(21.25, b"data: 3\n\n"))
+    response = Response(200, (("content-type", "text/event-stream"),), 0.2, chunks)
+    (pytester.path / "cassettes").mkdir()
+    Cassette([Interaction(Request("GET", "http://api.test/v1/stream"), response)]).save(
+        str(pytester.path / "cassettes" / "stall.yaml")
+    )
+    pytester.makepyfile(test_readme=example)
+    run_quickly(pytester, passed=1)

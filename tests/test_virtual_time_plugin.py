@@ -189,21 +189,3 @@ def test_an_unknown_clock_is_one_clear_line(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*chunktape: unknown clock 'fast': use one of auto, real, virtual*"])
-
-
-def test_the_readme_virtual_time_example_passes_in_no_wall_time(pytester: pytest.Pytester) -> None:
-    from pathlib import Path
-
-    from chunktape import Cassette, Chunk, Interaction, Request, Response
-
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    example = readme.split("## Virtual time", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
-    pytester.makeini(INI)
-    chunks = (Chunk(1.0, b"data: 1\n\n"), Chunk(21.0, b"data: 2\n\n"), Chunk(21.25, b"data: 3\n\n"))
-    response = Response(200, (("content-type", "text/event-stream"),), 0.2, chunks)
-    (pytester.path / "cassettes").mkdir()
-    Cassette([Interaction(Request("GET", "http://api.test/v1/stream"), response)]).save(
-        str(pytester.path / "cassettes" / "stall.yaml")
-    )
-    pytester.makepyfile(test_readme=example)
-    run_quickly(pytester, passed=1)
