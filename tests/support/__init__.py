@@ -1,0 +1,1 @@
+"""Shared test support: fakes, builders and helpers that are not tests themselves."""
