@@ -61,6 +61,8 @@ class _ThreadedServer:
         self.speed = speed
         self.tls = tls
         self.cut_after: int | None = None
+        self.end_delay_s = 0.0
+        """How long an HTTP/1.1 stream waits between its last chunk and its end marker."""
         self.requests: list[SeenRequest] = []
         self.port = 0
         self._loop = asyncio.new_event_loop()
@@ -145,6 +147,8 @@ class ScriptedUpstream(_ThreadedServer):
                     await asyncio.sleep(gap)
                 writer.write(b"%x\r\n%s\r\n" % (len(data), data))
                 await writer.drain()
+            if self.end_delay_s:
+                await asyncio.sleep(self.end_delay_s)
             writer.write(b"0\r\n\r\n")
             await writer.drain()
 

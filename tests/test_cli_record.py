@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chunktape import load_cassette
+from chunktape import Cassette, load_cassette, save_cassette
+from tests.builders import GEMINI_URL, sse_interaction
 from tests.fakes.upstream import FakeUpstream
 from tests.fakes.wire import EXCHANGES, body
 from tests.recorder_helpers import chunktape_record, read_line, record_env, stop
@@ -226,3 +227,34 @@ def test_sigkill_mid_stream_leaves_a_valid_cassette_with_every_finished_interact
     [kept] = load_cassette(str(cassette)).interactions
     assert kept.request.body == b'{"n":1}'
     assert kept.response.body == body(OPENAI)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_record_is_still_starting_stops_it_and_leaves_the_cassette_alone(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    """Started as a background job (SIGINT ignored, as a shell does), signalled while it reads
+    the cassette it will append to: it stops before listening, exit 0, the file untouched."""
+    cassette = tmp_path / "big.yaml"
+    save_cassette(Cassette([sse_interaction(url=f"{GEMINI_URL}&n={n}") for n in range(2000)]), str(cassette))
+    before = cassette.read_bytes()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chunktape", "record", "--upstream", "http://127.0.0.1:9", "--cassette", str(cassette),
+         "--append", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        env=record_env(tmp_path), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # the first thing it says: what it reads before listening
+        assert "to append to it" in line, line
+        process.send_signal(sig)
+        assert process.wait(30) == 0
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "recording to" not in out  # it never listened
+    assert "stopped before recording started" in err
+    assert "Traceback" not in err
+    assert cassette.read_bytes() == before

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import ssl
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from chunktape import RecordingError, ReplayTransport, load_cassette
+from chunktape import Interaction, RecordingError, ReplayTransport, load_cassette
 from chunktape.recorder import Recorder
 from tests.fakes.upstream import FakeUpstream
 from tests.fakes.wire import EXCHANGES, body
@@ -133,3 +135,56 @@ def test_a_brotli_stream_is_stored_decoded_chunk_by_chunk(tmp_path: Path) -> Non
     assert [chunk.data for chunk in interaction.response.chunks] == [data for _, data in ANTHROPIC.chunks]
     with httpx.Client(transport=ReplayTransport(str(cassette), speed=0)) as replay:
         assert replay.post("http://replay.test" + ANTHROPIC.path, json={}).text == live.text
+
+
+def read_until(client: httpx.Client, url: str, marker: bytes | None, reads: int = 10_000) -> bytes:
+    """Stream a POST and hang up as soon as `marker` arrived (or after `reads` pieces)."""
+    got = b""
+    with client.stream("POST", url, json={}) as live:
+        for n, piece in enumerate(live.iter_raw()):
+            got += piece
+            if (marker is not None and marker in got) or n + 1 >= reads:
+                break
+    return got
+
+
+def wait_for_interaction(cassette: Path) -> Interaction:
+    """The one interaction, once the recorder has written it (event: the file holds it)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if cassette.exists() and len(load_cassette(str(cassette))) == 1:
+            return load_cassette(str(cassette)).interactions[0]
+        time.sleep(0.02)
+    raise AssertionError("the recorder wrote nothing within 30 s")
+
+
+def test_a_client_that_hangs_up_right_after_done_leaves_a_complete_recording(tmp_path: Path) -> None:
+    """The OpenAI SDK closes its connection right after `data: [DONE]`; the upstream's end
+    marker comes 3 s later here, so the client is gone before it: still complete."""
+    cassette = tmp_path / "done.yaml"
+    with (
+        ScriptedUpstream(OPENAI, speed=0) as upstream,
+        Recorder(str(cassette), upstream=upstream.base_url) as recorder,
+        httpx.Client() as client,
+    ):
+        upstream.end_delay_s = 3.0
+        got = read_until(client, recorder.base_url + OPENAI.path, b"data: [DONE]\n\n")
+        interaction = wait_for_interaction(cassette)
+    assert got == body(OPENAI)
+    assert interaction.response.ended == "complete"
+    assert interaction.response.body == body(OPENAI)
+
+
+def test_a_client_that_hangs_up_mid_stream_still_leaves_a_cut_recording(tmp_path: Path) -> None:
+    cassette = tmp_path / "mid.yaml"
+    first, *rest = OPENAI.chunks
+    slow_after_first = dataclasses.replace(OPENAI, chunks=((0.0, first[1]), *((5.0, data) for _, data in rest)))
+    with (
+        ScriptedUpstream(slow_after_first, speed=1) as upstream,
+        Recorder(str(cassette), upstream=upstream.base_url) as recorder,
+        httpx.Client() as client,
+    ):
+        got = read_until(client, recorder.base_url + OPENAI.path, None, reads=1)  # the rest is seconds away
+        interaction = wait_for_interaction(cassette)
+    assert interaction.response.ended == "cut"
+    assert got.startswith(interaction.response.body) or interaction.response.body.startswith(got)

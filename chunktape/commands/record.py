@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from types import FrameType
 
 import click
 
@@ -61,6 +64,7 @@ def record(
           --cassette cassettes/gemini.yaml --port 0 -- pytest tests/test_chat.py
       chunktape record --cassette cassettes/tool.yaml -- python my_tool.py
     """
+    stop_requested = _stop_on_signals_from_now_on()
     if upstream is not None:
         parse_upstream(upstream)  # bad input is reported before anything starts
     settings = RecordSettings(
@@ -80,8 +84,22 @@ def record(
         ) from None
 
     log_to_stderr()
-    status = run_session(settings, command, announce=_announce)
+    status = run_session(settings, command, announce=_announce, stop_requested=stop_requested)
     sys.exit(status)
+
+
+def _stop_on_signals_from_now_on() -> threading.Event:
+    """SIGINT and SIGTERM stop `record` cleanly even while it is still starting (importing
+    mitmproxy, reading a big --append cassette): they are noted here and honoured before it
+    listens, also when the shell started it with SIGINT ignored (a background job)."""
+    requested = threading.Event()
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        requested.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, note)
+    return requested
 
 
 def _announce(line: str) -> None:

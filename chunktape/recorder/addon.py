@@ -225,6 +225,11 @@ class ChunktapeRecorder:
             shown = _shown_url(flow.request.url, self._redactor())
             logger.warning("not recorded, no response: %s %s (%s)", flow.request.method, shown, mask_secrets(message))
             return
+        if message.startswith("Client disconnected"):
+            interaction = capture.finish_after_the_client_left()
+            note = "" if interaction.response.ended == "complete" else f" ({message})"
+            await self._save(interaction, note)
+            return
         await self._save(capture.finish("cut"), f" ({message})")
 
     async def _save(self, interaction: Interaction, note: str = "") -> None:

@@ -7,11 +7,13 @@ client: it reads the clock, keeps a reference to the bytes, and hands them back 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
 from chunktape.cassette import Chunk, Ending, Headers, Interaction, Request, Response
 from chunktape.recorder.decoding import decoded_response
+from chunktape.stream_end import has_final_event
 
 Clock = Callable[[], float]
 
@@ -63,3 +65,16 @@ class ExchangeCapture:
             http_version=self.http_version,
         )
         return Interaction(request=self.request, response=decoded_response(response))
+
+    def finish_after_the_client_left(self) -> Interaction:
+        """The interaction when the client hung up before the upstream's end reached us: complete
+        if the body already holds its final event (the OpenAI SDK closes right after
+        `data: [DONE]`), else cut, as the client saw it."""
+        interaction = self.finish("cut")
+        response = interaction.response
+        if not has_final_event(response.body, response.header("content-type")):
+            return interaction
+        ended_at_s = response.chunks[-1].at_s if response.chunks else response.headers_at_s
+        return dataclasses.replace(
+            interaction, response=dataclasses.replace(response, ended="complete", ended_at_s=ended_at_s)
+        )

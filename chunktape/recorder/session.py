@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -69,17 +70,26 @@ def command_env(settings: RecordSettings, url: str, base: dict[str, str] | None 
 
 
 def run_session(
-    settings: RecordSettings, command: Sequence[str] = (), *, announce: Callable[[str], None] = print
+    settings: RecordSettings,
+    command: Sequence[str] = (),
+    *,
+    announce: Callable[[str], None] = print,
+    stop_requested: threading.Event | None = None,
 ) -> int:
     """Record until a signal (or until `command` exits); returns the exit status.
 
-    Raises RecordingError or CassetteError for bad input, before or while starting."""
+    `stop_requested` is set by a signal that came while starting: the session then stops
+    before it listens. Raises RecordingError or CassetteError for bad input."""
     if not settings.confdir:
         settings = dataclasses.replace(settings, confdir=default_confdir())
+    early = stop_requested or threading.Event()
     mode = settings.mode  # validates the upstream URL before anything else happens
     writer = CassetteWriter(settings.cassette, redact=settings.redact, append=settings.append)
     try:
-        return asyncio.run(_run(settings, mode, writer, tuple(command), announce))
+        if early.is_set():
+            logger.info("stopped before recording started; %s is as it was", settings.cassette)
+            return 0
+        return asyncio.run(_run(settings, mode, writer, tuple(command), announce, early))
     finally:
         writer.close()
 
@@ -90,6 +100,7 @@ async def _run(
     writer: CassetteWriter,
     command: tuple[str, ...],
     announce: Callable[[str], None],
+    early: threading.Event,
 ) -> int:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_cancellation)
@@ -97,6 +108,9 @@ async def _run(
     for signum in _STOP_SIGNALS:  # before announcing: a signal right after the line must stop cleanly
         loop.add_signal_handler(signum, stopper.on_signal, signum)
     try:
+        if early.is_set():
+            logger.info("stopped before recording started; %s is as it was", settings.cassette)
+            return 0
         master, running, port = await _start(settings, mode, writer)
         echo = _echo_mitmproxy_warnings()
         try:

@@ -68,6 +68,7 @@ class CassetteWriter:
         self._thread.start()
 
     def _open_existing(self) -> None:
+        logger.info("reading %s (%.1f MB) to append to it", self.path, os.path.getsize(self.path) / 1e6)
         streamed = stream_cassette(self.path)  # the usual case: chunktape's layout, read fast
         if streamed is not None:
             self._appendable = bool(streamed)
