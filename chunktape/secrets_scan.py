@@ -67,12 +67,46 @@ def scan_text(text: str, redactor: SecretNames | None = None) -> list[Finding]:
     names = redactor or SecretNames()
     lines = text.splitlines()
     findings: list[Finding] = []
-    for number, line in enumerate(lines, start=1):
-        found = [Finding(number, kind, mask(secret)) for kind, secret in token_secrets(line)]
+    any_tokens = bool(token_secrets(text))  # one pass over the whole text; usually there are none
+    for number in _lines_to_check(text, lines, names, any_tokens):
+        line = lines[number - 1]
+        found = [Finding(number, kind, mask(secret)) for kind, secret in token_secrets(line)] if any_tokens else []
         if not found:
             found = _secret_query_values(number, line, names) + _secret_header_values(number, lines, names)
         findings.extend(found)
     return findings
+
+
+_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _lines_to_check(text: str, lines: list[str], names: SecretNames, any_tokens: bool) -> list[int]:
+    """The numbers of the lines that may hold a finding: those naming a secret header or query
+    parameter, found by byte searches over the whole text (C speed) instead of regexes on each
+    line. Every line, where line numbers could not be counted by line feeds, a name is not
+    ASCII, or a token was seen."""
+    if any_tokens or _OTHER_LINE_BREAKS.search(text):
+        return list(range(1, len(lines) + 1))
+    needles = [*names.header_names, *(f"{name}=" for name in names.query_names)]
+    if not all(needle.isascii() for needle in needles):
+        return list(range(1, len(lines) + 1))
+    data = text.encode("utf-8", "surrogatepass")
+    lowered = data.lower()  # ASCII only: the same length, so offsets and line feeds stay put
+    positions: list[int] = []
+    for needle in needles:
+        wanted = needle.encode("ascii")
+        found = lowered.find(wanted)
+        while found >= 0:
+            positions.append(found)
+            found = lowered.find(wanted, found + 1)
+    numbers: list[int] = []
+    line, position = 1, 0
+    for at in sorted(positions):
+        line += data.count(b"\n", position, at)
+        position = at
+        if not numbers or numbers[-1] != line:
+            numbers.append(line)
+    return numbers
 
 
 def _secret_query_values(number: int, line: str, names: SecretNames) -> list[Finding]:

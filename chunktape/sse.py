@@ -6,30 +6,19 @@ Works on bytes so a boundary can be found even when the body is not valid UTF-8.
 
 from __future__ import annotations
 
-_CR = 0x0D
-_LF = 0x0A
+import re
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def event_ends(body: bytes) -> list[int]:
     """Offsets just past each complete event's terminating blank line, in order."""
     ends: list[int] = []
-    i = 0
-    n = len(body)
     line_start = 0
-    while i < n:
-        byte = body[i]
-        if byte != _CR and byte != _LF:
-            i += 1
-            continue
-        line_is_empty = i == line_start
-        # a CRLF pair is one line ending; a CR at the very end may still be followed by LF later
-        if byte == _CR and i + 1 < n and body[i + 1] == _LF:
-            i += 2
-        else:
-            i += 1
-        if line_is_empty:
-            ends.append(i)
-        line_start = i
+    for match in _LINE_END.finditer(body):  # a CRLF pair is one line ending; so is a lone CR or LF
+        if match.start() == line_start:  # an empty line ends the event
+            ends.append(match.end())
+        line_start = match.end()
     return ends
 
 

@@ -236,7 +236,8 @@ def test_a_signal_while_record_is_still_starting_stops_it_and_leaves_the_cassett
     """Started as a background job (SIGINT ignored, as a shell does), signalled while it reads
     the cassette it will append to: it stops before listening, exit 0, the file untouched."""
     cassette = tmp_path / "big.yaml"
-    save_cassette(Cassette([sse_interaction(url=f"{GEMINI_URL}&n={n}") for n in range(2000)]), str(cassette))
+    save_cassette(Cassette([sse_interaction(url=f"{GEMINI_URL}&n={n}") for n in range(4000)]), str(cassette))
+    assert cassette.stat().st_size > 1_000_000  # big enough for record to say it reads it
     before = cassette.read_bytes()
     process = subprocess.Popen(
         [sys.executable, "-m", "chunktape", "record", "--upstream", "http://127.0.0.1:9", "--cassette", str(cassette),

@@ -8,6 +8,7 @@ chunk was cut, then the body's events in whatever format it streams. Plain text;
 from __future__ import annotations
 
 import codecs
+import re
 import shutil
 import sys
 import unicodedata
@@ -178,7 +179,7 @@ def chunk_list(index: int, interaction: Interaction, width: int, glyphs: Glyphs)
     for number, (chunk, gap) in enumerate(zip(response.chunks, gaps, strict=True), start=1):
         bar = glyphs.bar * round(gap / longest * bar_width)
         preview_width = max(10, width - (3 + 5 + 2 + 9 + 2 + 9 + 2 + 7 + 2 + bar_width + 2))
-        preview = _clip_middle(_show_bytes(chunk.data), preview_width, glyphs.more)
+        preview = _clip_middle(_show_ends(chunk.data), preview_width, glyphs.more)
         lines.append(
             f"   {number:>5}  {_ms(chunk.at_s):>9}  {'+' + _ms(gap):>9}  {len(chunk.data):>7,}  {bar:<{bar_width}}  {preview}"
         )
@@ -203,7 +204,7 @@ def event_list(interaction: Interaction, width: int, glyphs: Glyphs) -> str:
     name_width = min(24, max(len(event.name) for event in events))
     for number, event in enumerate(events[:_MOST_EVENTS_SHOWN], start=1):
         head = f"   #{number:<4} {event.offset:>8,} +{event.size_bytes:<6,} {event.name:<{name_width}}  "
-        summary = _show_bytes(event.summary.encode("utf-8"))
+        summary = _show_ends(event.summary.encode("utf-8"))
         lines.append(head + _clip_middle(summary, max(10, width - len(head)), glyphs.more))
     if len(events) > _MOST_EVENTS_SHOWN:
         lines.append(f"   {glyphs.more} and {len(events) - _MOST_EVENTS_SHOWN} more")
@@ -214,12 +215,28 @@ def _cells(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
+def _fits(text: str, width: int) -> bool:
+    """Whether `text` takes at most `width` cells; looks at no more than width + 1 characters."""
+    if len(text) <= width // 2:
+        return True
+    if len(text) > width:
+        return False  # every character takes at least one cell
+    used = 0
+    for char in text:
+        used += _cells(char)
+        if used > width:
+            return False
+    return True
+
+
 def _clip_middle(text: str, width: int, more: str) -> str:
     """Head and tail of `text` within `width` terminal cells (CJK counts two): both ends of
     a chunk are where its boundaries are."""
-    if sum(_cells(c) for c in text) <= width:
+    if _fits(text, width):
         return text
     budget = max(2, width - len(more) - 2)
+    if len(text) > budget and text[:budget].isascii() and text[-budget:].isascii():  # one cell each
+        return text[: (budget + 1) // 2] + f" {more} " + text[len(text) - budget // 2 :]
     head: list[str] = []
     tail: list[str] = []
     used = 0
@@ -238,20 +255,32 @@ def _clip_middle(text: str, width: int, more: str) -> str:
     return "".join(head) + f" {more} " + "".join(reversed(tail))
 
 
+_SHOWN_BYTES = 1024
+"""More than a preview ever shows of either end: a long chunk's middle is never looked at."""
+
+
+def _show_ends(data: bytes) -> str:
+    """_show_bytes of both ends of `data` only: what _clip_middle keeps of a long chunk."""
+    if len(data) <= 2 * _SHOWN_BYTES:
+        return _show_bytes(data)
+    return _show_bytes(data[:_SHOWN_BYTES]) + _show_bytes(data[-_SHOWN_BYTES:])
+
+
 _ESCAPES = {"\\": "\\\\", "\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+_SHOWN_AS_ESCAPES = re.compile("[\\\\\x00-\x1f\x7f\udc80-\udcff]")
 
 
 def _show_bytes(data: bytes) -> str:
     """The chunk as text with line ends and split characters visible (as \\xNN), so cuts show."""
-    shown = []
-    for char in data.decode("utf-8", errors="surrogateescape"):
-        code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:
-            shown.append(f"\\x{code - 0xDC00:02x}")
-        elif char in _ESCAPES:
-            shown.append(_ESCAPES[char])
-        elif code < 0x20 or code == 0x7F:
-            shown.append(f"\\x{code:02x}")
-        else:
-            shown.append(char)
-    return "".join(shown)
+    text = data.decode("utf-8", errors="surrogateescape")
+    return _SHOWN_AS_ESCAPES.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return _ESCAPES.get(char) or f"\\x{code:02x}"

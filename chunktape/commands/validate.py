@@ -86,7 +86,8 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
     redactor = Redactor(extra_names)
     dumped = dumps(cassette, redact=extra_names)
     expected = Cassette([redactor.interaction(interaction) for interaction in cassette.interactions])
-    again = loads(dumped, cassette.path or "<cassette>")
+    # saving gives the file itself: it loaded to `cassette`, so loading the save gives the same
+    again = cassette if dumped == text else loads(dumped, cassette.path or "<cassette>")
     in_text = scan_text(text, redactor)
     findings = [str(finding) for finding in in_text]
     findings += _body_findings(cassette, redactor, {secret for _, secret in secret_values(text, redactor)})
@@ -100,7 +101,7 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
             min(len(again), len(expected)) + 1,
         )
         problems.append(f"not byte-exact: saving and loading again changes interaction #{first}")
-    else:
+    elif dumped != text:
         changed = _changed_lines(dumped, text) - {finding.line for finding in in_text}
         if changed:
             problems.append(f"not round-trip stable: saving it again would change line {min(changed)}")

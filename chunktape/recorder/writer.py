@@ -31,6 +31,7 @@ from chunktape.redaction import Redactor
 logger = logging.getLogger("chunktape.recorder")
 
 _EMPTY = "version: 1\ninteractions: []\n"
+_SAY_READING_FROM_BYTES = 1_000_000
 _HEAD = "version: 1\ninteractions:\n"
 
 
@@ -68,7 +69,9 @@ class CassetteWriter:
         self._thread.start()
 
     def _open_existing(self) -> None:
-        logger.info("reading %s (%.1f MB) to append to it", self.path, os.path.getsize(self.path) / 1e6)
+        size = os.path.getsize(self.path)
+        if size >= _SAY_READING_FROM_BYTES:  # it takes a moment: say what is happening
+            logger.info("reading %s (%.1f MB) to append to it", self.path, size / 1e6)
         streamed = stream_cassette(self.path)  # the usual case: chunktape's layout, read fast
         if streamed is not None:
             self._appendable = bool(streamed)
