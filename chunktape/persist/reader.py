@@ -9,6 +9,9 @@ anchors, tags, flow collections beyond a chunk's `{at_s: .., size_bytes: ..}`, f
 multi-line quoted scalars, comments after values, tabs. The caller then parses with PyYAML,
 which also produces every error message, so a file either reads identically both ways or
 is read by PyYAML alone (a differential property test holds the two to that).
+
+Long on purpose: a line-by-line YAML reader is one state machine (blocks, sequences, keys,
+scalars, literal blocks) that reads best in one place.
 """
 
 from __future__ import annotations

@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import IO, Self
 
-import chunktape
 from chunktape.errors import RecordingError
 from chunktape.recorder.settings import CA_CERT_NAME, CONFDIR_ENV, parse_upstream
 
@@ -211,7 +210,7 @@ def _child_env(confdir: str) -> dict[str, str]:
     """The caller's environment, its own mitmproxy directory, and the very chunktape the
     caller imported (a source checkout on sys.path only, e.g. under pytest's rootdir)."""
     env = {**os.environ, CONFDIR_ENV: confdir, "PYTHONUNBUFFERED": "1"}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(chunktape.__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # above chunktape/
     if os.path.basename(root) not in ("site-packages", "dist-packages"):  # never put those before the stdlib
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     return env
