@@ -1,6 +1,6 @@
 """Run the bench: `python -m bench [--quick] [--only fidelity,recording,...]` (bench/run.sh sets up first).
 
-Prints one table per section and the targets from SPEC.md "Limits to reach", writes
+Prints one table per section and the targets in docs/limits.md, writes
 bench/results/latest.json (everything, samples included) and bench/RESULTS.md (the summary).
 """
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     elapsed = time.monotonic() - started
-    print("\n== targets (SPEC.md, Limits to reach)")
+    print("\n== targets (docs/limits.md)")
     print(text_table(TARGET_COLUMNS, target_rows(sections)))
     print(f"\n{elapsed:.0f} s in all")
     document = {
@@ -164,7 +164,7 @@ def _markdown(
         "  the server process too, since wall-clock rates move with the neighbours;",
         "- in-process and cassette I/O: interleaved blocks in one process, medians.",
         "",
-        "## Targets (SPEC.md, Limits to reach)",
+        "## Targets (docs/limits.md)",
         "",
         markdown_table(TARGET_COLUMNS, target_rows(sections)),
     ]

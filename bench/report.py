@@ -1,4 +1,4 @@
-"""Results: one table per section, the targets from SPEC.md "Limits to reach", JSON and Markdown."""
+"""Results: one table per section, the targets in docs/limits.md, JSON and Markdown."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass
 class Target:
-    """A limit from the spec, the measured value, and whether it is met."""
+    """A limit from docs/limits.md, the measured value, and whether it is met."""
 
     name: str
     measured: float

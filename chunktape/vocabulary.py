@@ -36,7 +36,12 @@ class Word:
 
 KNOBS: tuple[Word, ...] = (
     Word("speed", "1 recorded rhythm, 2 twice as fast, 0 no waiting", "Playback speed.", "1"),
-    Word("split", "recorded, bytes:N, random:A-B, utf8, sse or whole", "How the body is re-chunked.", "recorded"),
+    Word(
+        "split",
+        "recorded, bytes:N, random:A-B, utf8, events (sse) or whole",
+        "How the body is re-chunked; events cuts after each event of any stream format.",
+        "recorded",
+    ),
     Word(
         "delay",
         "first:DUR, chunk:DUR or jitter:DUR, with DUR like 250ms or 1.5s",
