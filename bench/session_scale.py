@@ -161,10 +161,14 @@ def _start_s(cassette: Path) -> float:
 # ---------------------------------------------------------------- C. cassette I/O at 10 MB
 
 
+# ru_maxrss survives exec (a child of a big parent reports the parent's peak); VmHWM does not
+_PEAK_RSS = "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))"
+
+
 def _child(code: str) -> tuple[float, int]:
     """Run `code` in a fresh interpreter; (seconds it printed, peak RSS in KiB)."""
     result = subprocess.run(
-        [sys.executable, "-c", "import resource, time\n" + code + "\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+        [sys.executable, "-c", "import time\n" + code + "\n" + _PEAK_RSS],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     seconds, rss = result.stdout.split()[-2:]
