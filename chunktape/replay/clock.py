@@ -16,6 +16,7 @@ replay uses is the clock mode: "auto" (the loop's clock when it is virtual), "re
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import threading
 import time
@@ -191,3 +192,11 @@ def observer_clock(mode: ClockMode = "auto") -> AsyncClock | SyncClock:
     if mode != "real" and loop_clock_is_virtual():
         return _loop_clock
     return _sleep_clock
+
+
+def warm_async_backends() -> None:
+    """Import what anyio loads on its first sleep (its asyncio backend, and trio's when trio is
+    in use: some thirty modules, ~10 ms) now, so a first replayed response is not late by it."""
+    importlib.import_module("anyio._backends._asyncio")
+    if sys.modules.get("trio") is not None:  # imported (None marks a module blocked on purpose)
+        importlib.import_module("anyio._backends._trio")

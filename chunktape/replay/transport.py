@@ -28,6 +28,7 @@ from chunktape.replay.clock import (
     SyncClock,
     async_clock,
     check_mode,
+    warm_async_backends,
 )
 from chunktape.replay.exchange import Exchange, async_stream, sync_stream
 from chunktape.replay.player import CassettePlayer
@@ -89,6 +90,8 @@ class _ReplayCore:
             raise ChunktapeError(f"{kind} waits on the event loop's clock: give it clock='virtual', not a BeatClock")
         self.clock_mode: ClockMode = "virtual" if isinstance(clock, BeatClock) else check_mode(clock)
         self._beat_clock = clock if isinstance(clock, BeatClock) else BeatClock()
+        if not self._sync:
+            warm_async_backends()  # all warm-up before the first request, not during it
 
     @property
     def policy(self) -> ReplayPolicy:
