@@ -37,8 +37,8 @@ def run(work: Path, iterations: int, block: int = 25) -> Section:
     import vcr
 
     from chunktape import ReplayTransport
-    from tests.fakes.upstream import FakeUpstream
-    from tests.fakes.wire import EXCHANGES
+    from tests.support.fakes.upstream import FakeUpstream
+    from tests.support.fakes.wire import EXCHANGES
 
     exchange = EXCHANGES[_EXCHANGE]
     cassette = str(ROOT / "cassettes" / f"{_EXCHANGE}.yaml")

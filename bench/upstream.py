@@ -1,6 +1,6 @@
 """A FakeUpstream-like provider for the bench, run as its own process.
 
-Like tests/fakes/upstream.py it sends each chunk as its own HTTP chunk in its own write
+Like tests/support/fakes/upstream.py it sends each chunk as its own HTTP chunk in its own write
 (TCP_NODELAY), after the chunk's gap; unlike it, it stamps every event with the moment it
 was written (monotonic ns, the clock every process shares), so a client can tell exactly
 how late each chunk reached it through whatever sat in between.

@@ -1,6 +1,6 @@
 """Build the example cassettes in cassettes/ from provider-exact wire data.
 
-The bytes and chunk boundaries come from tests/fakes/wire.py (the same sequences the fake
+The bytes and chunk boundaries come from tests/support/fakes/wire.py (the same sequences the fake
 upstreams send), so each example is shaped exactly like the provider's wire format, with
 uneven gaps and chunks cut inside UTF-8 characters and between CR and LF. Run:
 
@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chunktape import Cassette, Chunk, Interaction, Request, Response, save_cassette  # noqa: E402
-from tests.fakes.formats import FORMAT_EXCHANGES  # noqa: E402
-from tests.fakes.wire import EXCHANGES, WireExchange  # noqa: E402
+from tests.support.fakes.formats import FORMAT_EXCHANGES  # noqa: E402
+from tests.support.fakes.wire import EXCHANGES, WireExchange  # noqa: E402
 
 HOSTS = {
     "gemini": "https://generativelanguage.googleapis.com",

@@ -1,0 +1,35 @@
+"""docs/ is the users' contract: the parts rendered from code are current, the links resolve,
+and nothing in the repository points at a document outside it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_knob_table_in_the_docs_is_the_one_the_code_renders() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_docs.py"), "--check"], check=False)
+    assert result.returncode == 0, "docs/knobs.md is out of date: run scripts/make_docs.py"
+
+
+def test_every_relative_link_in_the_readme_and_docs_resolves() -> None:
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)", page.read_text(encoding="utf-8")):
+            if "://" not in target:
+                assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_nothing_points_at_a_document_outside_the_repository() -> None:
+    outside = re.compile(r"\.\./shared|SPEC\.md|\bthe spec\b", re.IGNORECASE)
+    places = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "chunktape").rglob("*.py"),
+              *(ROOT / "bench").rglob("*.py"), *(ROOT / "scripts").rglob("*")]  # fmt: skip
+    found = [
+        str(path.relative_to(ROOT))
+        for path in places
+        if path.is_file() and outside.search(path.read_text(errors="replace"))
+    ]
+    assert found == []

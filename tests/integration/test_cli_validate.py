@@ -1,0 +1,153 @@
+"""`chunktape validate` and the secret scanner it uses: schema, byte-exactness, leaks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chunktape.cassette_file import dumps
+from chunktape.secrets_scan import scan_text
+from tests.support.builders import sse_cassette
+from tests.support.serving import chunktape, invoke
+
+CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
+# fake keys, assembled at run time so that no repository secret scanner flags this file
+GOOGLE_KEY = "AI" + "zaSyD3adb33fC0ffee0123456789abcdefGHI"
+ANTHROPIC_KEY = "sk-" + "ant-api03-abcdefghijklmnopqrstuvwxyz"
+OPENAI_KEY = "sk-" + "proj-abcdefghijklmnopqrstuvwxyz012345"
+
+
+def _good_text() -> str:
+    return dumps(sse_cassette())
+
+
+def _write(tmp_path: Path, text: str, name: str = "cassette.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_the_example_cassettes_pass_one_line_each() -> None:
+    result = chunktape("validate", str(CASSETTES))
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(list(CASSETTES.glob("*.yaml")))
+    assert all(re.fullmatch(r"ok .+\.yaml \(1 interaction\)", line) for line in lines)
+
+
+def test_a_saved_cassette_passes(tmp_path: Path) -> None:
+    path = sse_cassette().save(str(tmp_path / "saved.yaml"))
+    result = invoke("validate", path)
+    assert result.exit_code == 0
+    assert result.output == f"ok {path} (1 interaction)\n"
+
+
+def test_a_leaked_google_key_fails_with_exit_1_and_is_never_printed(tmp_path: Path) -> None:
+    path = _write(tmp_path, _good_text().replace("x-goog-api-key: <redacted>", f"x-goog-api-key: {GOOGLE_KEY}"))
+    result = invoke("validate", path)
+    assert result.exit_code == 1
+    assert result.output == f"FAIL {path}: leaked secret: Google API key at line 8 (AIza… 39 chars)\n"
+    assert GOOGLE_KEY not in result.output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        ("x-goog-api-key: <redacted>", "x-goog-api-key: hunter2-not-a-real-key", "x-goog-api-key not redacted"),
+        ("x-goog-api-key: <redacted>", "authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload", "bearer token"),
+        ("x-goog-api-key: <redacted>", f"x-api-key: {ANTHROPIC_KEY}", "Anthropic API key"),
+        ("x-goog-api-key: <redacted>", f"api-key: {OPENAI_KEY}", "OpenAI-style API key"),
+        ("x-goog-api-key: <redacted>", "cookie:\n      - session=abc123\n      - other=1", "cookie not redacted"),
+        ("?alt=sse", "?alt=sse&key=my-secret-key-123", "query parameter key= not redacted"),
+        ("text: hi", f"text: my key is {GOOGLE_KEY}", "Google API key"),
+    ],
+    ids=["header", "bearer", "anthropic", "openai", "cookie-list", "query", "in-body"],
+)
+def test_every_kind_of_leak_fails(tmp_path: Path, old: str, new: str, kind: str) -> None:
+    text = _good_text()
+    assert old in text
+    result = invoke("validate", _write(tmp_path, text.replace(old, new, 1)))
+    assert result.exit_code == 1
+    assert "leaked secret: " + kind in result.output
+
+
+def test_a_user_given_secret_name_is_checked_too(tmp_path: Path) -> None:
+    path = _write(tmp_path, _good_text().replace("x-request-id: abc", "x-request-id: abc\n      x-my-token: s3cr3t"))
+    assert invoke("validate", path).exit_code == 0
+    result = invoke("validate", path, "--redact-header", "X-My-Token")
+    assert result.exit_code == 1
+    assert "x-my-token not redacted" in result.output
+
+
+def test_a_hand_edited_cassette_is_not_round_trip_stable(tmp_path: Path) -> None:
+    path = _write(tmp_path, _good_text().replace("status: 200", "status:   200"))
+    result = invoke("validate", path)
+    assert result.exit_code == 1
+    assert result.output == f"FAIL {path}: not round-trip stable: saving it again would change line 16\n"
+
+
+def test_a_malformed_cassette_is_exit_2_with_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, _good_text().replace("size_bytes: 52", "size_bytes: 0"))
+    result = invoke("validate", path)
+    assert result.exit_code == 2
+    assert re.fullmatch(rf"FAIL {re.escape(path)}:\d+: chunk size_bytes must be at least 1, not 0\n", result.output)
+
+
+def test_the_worst_result_decides_the_exit_code(tmp_path: Path) -> None:
+    good = sse_cassette().save(str(tmp_path / "a.yaml"))
+    leaked = _write(tmp_path, _good_text().replace("<redacted>", GOOGLE_KEY), "b.yaml")
+    broken = _write(tmp_path, "version: 2\ninteractions: []\n", "c.yaml")
+    assert invoke("validate", good, leaked).exit_code == 1
+    result = invoke("validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert [line.split()[0] for line in result.output.splitlines()] == ["ok", "FAIL", "FAIL"]
+    assert f"FAIL {broken}:1: unknown cassette version 2" in result.output
+
+
+def test_a_directory_without_cassettes_and_a_missing_file_are_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = invoke("validate", str(tmp_path / "empty"), str(tmp_path / "missing.yaml"))
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"FAIL {tmp_path / 'empty'}: is a directory with no *.yaml or *.yml cassettes in it",
+        f"FAIL {tmp_path / 'missing.yaml'}: no such cassette file; record it first or check the path",
+    ]
+
+
+def test_help_shows_an_example() -> None:
+    result = chunktape("validate", "--help")
+    assert result.returncode == 0
+    assert "Example:" in result.stdout
+    assert "chunktape validate cassettes/" in result.stdout
+
+
+# ---------------------------------------------------------------- the scanner itself
+
+
+def test_redacted_values_are_not_findings() -> None:
+    text = "authorization: <redacted>\nx-api-key: '<redacted>'\nurl: https://x.test/v1?key=<redacted>&alt=sse\n"
+    assert scan_text(text) == []
+
+
+def test_a_block_value_under_a_secret_name_is_not_a_finding() -> None:
+    assert scan_text("cookie: |\n  nested\n") == []
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", min_size=35, max_size=35))
+def test_every_google_shaped_key_is_found_and_masked(tail: str) -> None:
+    key = "AI" + "za" + tail
+    findings = scan_text(f"body:\n  text: see {key} here\n")
+    assert [(finding.line, finding.kind) for finding in findings] == [(2, "Google API key")]
+    assert key not in str(findings[0])
+
+
+@given(st.text(min_size=1, max_size=60).filter(lambda s: "\n" not in s and "\r" not in s))
+def test_a_finding_shows_at_most_a_quarter_of_a_secret(secret: str) -> None:
+    for finding in scan_text(f"x-goog-api-key: {secret}\n"):
+        shown = finding.hint.split("…")[0]
+        assert len(shown) <= 4
+        assert len(shown) * 4 <= len(secret)
