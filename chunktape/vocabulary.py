@@ -86,12 +86,18 @@ CLOCK = Word(
     "or trio's MockClock), real (the machine's), virtual (the test clock, required; sync transports count beats).",
     "auto",
 )
+CORS = Word(
+    "cors",
+    "off, on (loopback origins), * (any origin) or origins like http://localhost:5173",
+    "Let a page in a browser read replayed answers: CORS preflights answered, the page's origin allowed.",
+    "off",
+)
 UPSTREAM = Word("upstream", "a URL such as https://api.openai.com", "Where requests go while recording.")
 
 SEED_RANDOM_NOTE = "'random' picks a seed per run and prints it in the header."
 """The pytest plugin's extra spelling of `seed`."""
 
-PLUGIN_SETTINGS: tuple[Word, ...] = (*KNOBS, UPSTREAM, *MATCHING, RECORD_MODE, CLOCK)
+PLUGIN_SETTINGS: tuple[Word, ...] = (*KNOBS, UPSTREAM, *MATCHING, RECORD_MODE, CLOCK, CORS)
 """Everything a marker, `chunktape_config` or ini may set, in the order help lists them."""
 
 KNOB_NAMES: tuple[str, ...] = tuple(word.name for word in KNOBS)
