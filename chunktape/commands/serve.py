@@ -53,6 +53,7 @@ def serve(
     delay: tuple[str, ...],
     fault: str | None,
     seed: str,
+    resume: str,
     match_on: str | None,
     ignore: tuple[str, ...],
     cors: tuple[str, ...],
@@ -69,7 +70,7 @@ def serve(
       chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault cut:2
       chunktape serve cassettes/chat_ui.yaml --cors http://localhost:5173
     """
-    policy = policy_from_options(speed, split, delay, fault, seed)
+    policy = policy_from_options(speed, split, delay, fault, seed, resume)
     rules = MatchRules.build(match_on, ignore)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
     player = CassettePlayer(cassettes, policy, rules)

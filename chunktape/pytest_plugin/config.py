@@ -80,6 +80,8 @@ class Settings:
         args.append(f"--chunktape-split={policy.split}")
         args += [f"--chunktape-delay={spec}" for spec in policy.delay.specs()]
         args.append(f"--chunktape-fault={policy.fault if policy.fault is not None else 'none'}")
+        if policy.resume != "last-event-id":
+            args.append(f"--chunktape-resume={policy.resume}")
         return args
 
 
@@ -116,6 +118,7 @@ def resolve(
         delay=_names(merged.get("delay"), "delay") or None,
         fault=merged.get("fault"),
         seed=seed,
+        resume=merged.get("resume"),
     )
     redact = tuple(_names(merged.get("redact"), "redact"))
     match_on = merged.get("match_on")
@@ -153,6 +156,7 @@ def check_knobs(knobs: Mapping[str, Any]) -> None:
         delay=knobs.get("delay"),
         fault=knobs.get("fault"),
         seed=_seed(knobs.get("seed"), DEFAULT_SEED),
+        resume=knobs.get("resume"),
     )
 
 

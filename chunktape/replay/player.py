@@ -16,6 +16,7 @@ from chunktape.cassette import Cassette, Interaction, Request
 from chunktape.errors import NoMatchError
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules, describe_request
+from chunktape.replay.eventsource import reconnection
 from chunktape.schedule import Schedule, build_schedule
 
 _MAX_SCHEDULES = 1024
@@ -79,6 +80,9 @@ class CassettePlayer:
     def play(self, request: Request, policy: ReplayPolicy | None = None) -> Schedule:
         interaction = self.find(request)
         policy = policy or self.policy
+        coming_back = reconnection(request, interaction, policy)
+        if coming_back is not None:  # an EventSource reconnecting: built for this request alone
+            return build_schedule(request, coming_back.response, coming_back.policy)
         if policy.fault is not None and policy.fault.kind == "status":
             return build_schedule(request, interaction.response, policy)  # the error body depends on the request
         # Otherwise a schedule depends only on the response and the policy (its rng is
