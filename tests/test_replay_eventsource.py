@@ -85,3 +85,20 @@ def test_resume_is_a_knob_with_one_clear_line_for_a_bad_value() -> None:
     assert "resume" not in ReplayPolicy().describe()
     with pytest.raises(KnobError, match=r"use last-event-id .* or start"):
         parse_resume("middle")
+
+
+def test_an_eventsource_that_saw_no_id_is_answered_from_the_start_without_the_cut() -> None:
+    policy = ReplayPolicy.from_knobs(fault="cut:1", split="bytes:5", speed=0)
+    with ReplayServer(CassettePlayer([chat_cassette()], policy)) as server:
+        first = _read_until_cut(server.base_url + STREAM_PATH, SSE)
+        assert first == b"".join(events())[:5]  # no complete event: no id to come back with
+        again = _read_until_cut(server.base_url + STREAM_PATH, SSE)
+    assert again == b"".join(events())
+
+
+def test_a_repeated_post_stream_is_still_cut_again_as_an_sdk_retry_expects() -> None:
+    policy = ReplayPolicy.from_knobs(fault="cut:2", speed=0)
+    player = CassettePlayer([chat_cassette()], policy)
+    request = chat_cassette().interactions[0].request
+    assert player.play(request).ending == "disconnect"
+    assert player.play(request).ending == "disconnect"

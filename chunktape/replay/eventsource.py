@@ -7,7 +7,9 @@ the `resume` knob picks which (`last-event-id` or `start`), since a page must co
 
 A reconnection is a request that carries Last-Event-ID, answered by a recorded SSE response
 whose own request did not (a cassette that recorded the backend's real answer to a
-reconnection replays that instead). The fault that broke the stream struck the first
+reconnection replays that instead). An EventSource that saw no id yet comes back without
+one: a GET asking for text/event-stream that repeats an interaction already answered is a
+reconnection too, answered from the start. The fault that broke the stream struck the first
 connection: a reconnection is replayed without `cut` or `truncate`, or it would break again
 forever. `id:` and `retry:` lines are bytes of the body like any other: kept as recorded.
 
@@ -35,10 +37,15 @@ class Reconnection:
     policy: ReplayPolicy
 
 
-def reconnection(request: Request, interaction: Interaction, policy: ReplayPolicy) -> Reconnection | None:
-    """The replay for `request` when it is an EventSource coming back, else None (replay as usual)."""
+def reconnection(
+    request: Request, interaction: Interaction, policy: ReplayPolicy, *, repeat: bool = False
+) -> Reconnection | None:
+    """The replay for `request` when it is an EventSource coming back, else None (replay as usual).
+    `repeat`: the interaction had already answered a request."""
     last_id = request.header(LAST_EVENT_ID)
-    if last_id is None or interaction.request.header(LAST_EVENT_ID) is not None:
+    if interaction.request.header(LAST_EVENT_ID) is not None:
+        return None
+    if last_id is None and not (repeat and _asks_for_events(request)):
         return None
     response = interaction.response
     if not looks_like_sse(response.header("content-type")):
@@ -46,9 +53,14 @@ def reconnection(request: Request, interaction: Interaction, policy: ReplayPolic
     fault = policy.fault
     if fault is not None and fault.kind in _FAULTS_OF_THE_FIRST_CONNECTION:
         policy = dataclasses.replace(policy, fault=None)
-    if policy.resume == "start":
+    if policy.resume == "start" or last_id is None:
         return Reconnection(response, policy)
     return Reconnection(events_after(response, last_id), policy)
+
+
+def _asks_for_events(request: Request) -> bool:
+    """What an EventSource sends: a GET accepting text/event-stream."""
+    return request.method.upper() == "GET" and "text/event-stream" in (request.header("accept") or "").lower()
 
 
 def event_ids(body: bytes) -> list[tuple[int, str | None]]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
-from chunktape import Cassette, Chunk, Interaction, Request, Response
+from chunktape import Cassette, Chunk, Interaction, ReplayPolicy, Request, Response
+from chunktape.schedule import build_schedule
+from chunktape.sse import event_ends
 
 TOKENS = ("你好", "！我是", "一个流式", "回答", "🙂", "，逐字", "显示。")
 TEXT = "".join(TOKENS)
@@ -53,6 +55,32 @@ def chat_cassette() -> Cassette:
     post = Request("POST", ORIGIN + CHAT_PATH, (("content-type", "application/json"),), CHAT_BODY)
     get = Request("GET", ORIGIN + STREAM_PATH, (("accept", "text/event-stream"),), b"")
     return Cassette([Interaction(post, _response()), Interaction(get, _response())])
+
+
+def tokens_in(body: bytes) -> list[str]:
+    """The tokens of the complete events in `body`, as a page shows them."""
+    tokens = []
+    start = 0
+    for end in event_ends(body):
+        lines = body[start:end].decode("utf-8").splitlines()
+        start = end
+        data = [line[5:].lstrip(" ") for line in lines if line.startswith("data:")]
+        if data and not any(line.startswith("event:") for line in lines):
+            tokens.append(json.loads("".join(data))["token"])
+    return tokens
+
+
+def first_connection(interaction: Interaction, policy: ReplayPolicy) -> tuple[list[str], float | None]:
+    """The tokens a page gets on its first connection under `policy`, and when the first one is
+    complete (seconds after the request), None if none is."""
+    schedule = build_schedule(interaction.request, interaction.response, policy)
+    sent = b""
+    first_at: float | None = None
+    for step in schedule.steps:
+        sent += step.data
+        if first_at is None and tokens_in(sent):
+            first_at = step.at_s
+    return tokens_in(sent), first_at
 
 
 if __name__ == "__main__":  # python -m tests.support.chat PATH: write the cassette the browser tests replay
