@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from chunktape.cassette import Request
 from chunktape.errors import KnobError
+from chunktape.preflight import is_preflight
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
@@ -110,15 +111,6 @@ def _checked_origin(text: str) -> str:
 
 def header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key.lower() == name), None)
-
-
-def is_preflight(request: Request) -> bool:
-    """A browser's CORS preflight: OPTIONS with Origin and Access-Control-Request-Method."""
-    return (
-        request.method.upper() == "OPTIONS"
-        and header(request.headers, "origin") is not None
-        and header(request.headers, "access-control-request-method") is not None
-    )
 
 
 @dataclass(frozen=True)
