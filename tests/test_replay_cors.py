@@ -158,3 +158,14 @@ def test_serve_cors_answers_a_preflight(tmp_path: Path) -> None:
     with serving(path, "--cors", "https://app.example.com") as served:
         assert _preflight(served.base_url).status_code == 403
         assert _preflight(served.base_url, origin="https://app.example.com").status_code == 204
+
+
+def test_the_plugin_setting_resolves_from_any_layer_and_is_off_unset() -> None:
+    from chunktape.pytest_plugin.config import resolve
+
+    assert resolve("x.yaml", [{}], session_seed=0).cors is None
+    assert resolve("x.yaml", [{"cors": ["on"]}, {"cors": "http://localhost:3000"}], session_seed=0).cors == CorsPolicy(
+        ("http://localhost:3000",)
+    )
+    with pytest.raises(KnobError, match="bad cors origin"):
+        resolve("x.yaml", [{"cors": "localhost"}], session_seed=0)
