@@ -7,6 +7,7 @@ base at `chunktape.base_url`; the cassette's mount has `cors="on"`, as a browser
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,3 +112,32 @@ def test_resume_start_shows_a_page_that_trusts_the_backend_to_resume_repeating_t
     page = open_page("eventsource.html")
     chat = _finished(page)
     assert chat["tokens"] == [*TOKENS[:2], *TOKENS]
+
+
+def test_recording_the_page_through_the_recorder_then_replaying_it(browser: Any, pages_url: str, tmp_path: Any) -> None:
+    """The record step of the recipe, end to end: the page talks to a real streaming backend
+    with CORS (here a replay server) through the reverse-mode recorder; its preflight reaches
+    the backend but not the cassette; the cassette then replays to the same page."""
+    from chunktape import CassettePlayer, Recorder, load_cassette
+    from chunktape.replay.server import ReplayServer
+    from tests.support.chat import chat_cassette
+
+    path = str(tmp_path / "recorded_ui.yaml")
+    context = browser.new_context()
+    try:
+        with contextlib.ExitStack() as running:
+            backend = running.enter_context(ReplayServer(CassettePlayer([chat_cassette()]), cors="on"))
+            recorder = running.enter_context(Recorder(path, upstream=backend.base_url))
+            page = context.new_page()
+            page.goto(f"{pages_url}/fetch.html?api={recorder.base_url}")
+            assert _finished(page)["done"]
+        recorded = load_cassette(path)
+        assert [i.request.method for i in recorded.interactions] == ["POST"]
+        with ReplayServer(CassettePlayer([recorded]), cors="on") as replay:
+            page = context.new_page()
+            page.goto(f"{pages_url}/fetch.html?api={replay.base_url}")
+            chat = _finished(page)
+        assert chat["done"]
+        assert page.inner_text("#out") == TEXT
+    finally:
+        context.close()
