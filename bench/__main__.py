@@ -30,12 +30,14 @@ SECTIONS = (
     "virtual_time",
     "warmup",
     "session_scale",
+    "browser_ui",
 )
 
 
 def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
     from bench import (
         body_formats,
+        browser_ui,
         cassette_io,
         fidelity,
         inprocess,
@@ -64,6 +66,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         ),
         "warmup": lambda: warmup.run(work, rounds=3 if quick else 10),
         "session_scale": lambda: session_scale.run(work, rounds=2 if quick else 3, samples=8 if quick else 20),
+        "browser_ui": lambda: browser_ui.run(work, rounds=3 if quick else 10),
     }
 
 

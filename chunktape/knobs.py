@@ -5,6 +5,7 @@ split   recorded | bytes:N | random:A-B | utf8 | events (sse) | whole
 delay   first:DUR | chunk:DUR | jitter:DUR   (repeatable; DUR like 250ms or 1.5s)
 fault   cut:N | stall:N:DUR | status:CODE | truncate   (disconnect:N: the old name of cut:N)
 seed    int; every random choice derives from it
+resume  last-event-id | start   (what a reconnecting EventSource gets)
 
 Names, syntax and help text for every surface live in `chunktape.vocabulary`.
 """
@@ -22,6 +23,8 @@ from typing import Literal
 from chunktape.errors import KnobError
 
 SplitKind = Literal["recorded", "bytes", "random", "utf8", "events", "sse", "whole"]
+ResumeKind = Literal["last-event-id", "start"]
+RESUME_KINDS: tuple[ResumeKind, ...] = ("last-event-id", "start")
 FaultKind = Literal["cut", "disconnect", "stall", "status", "truncate"]
 CUT_ALIASES = ("disconnect",)
 """Old spellings of `cut` (a body that ends early), still accepted with a DeprecationWarning."""
@@ -219,6 +222,17 @@ def parse_speed(value: str | float | int | None) -> float:
     return speed
 
 
+def parse_resume(value: str | None) -> ResumeKind:
+    """What a reconnecting EventSource gets: the events after its Last-Event-ID, or the stream from the start."""
+    if value is None:
+        return "last-event-id"
+    text = _text(value, "resume", "start").strip().lower()
+    for kind in RESUME_KINDS:
+        if text == kind:
+            return kind
+    raise KnobError(f"unknown resume {value!r}: use last-event-id (the events after it) or start (the whole stream)")
+
+
 def parse_seed(value: str | int | None) -> int:
     if value is None:
         return DEFAULT_SEED
@@ -241,6 +255,8 @@ class ReplayPolicy:
     delay: Delay = field(default_factory=Delay)
     fault: Fault | None = None
     seed: int = DEFAULT_SEED
+    resume: ResumeKind = "last-event-id"
+    """What a reconnecting EventSource (a request with Last-Event-ID) gets; see replay/eventsource.py."""
 
     @classmethod
     def from_knobs(
@@ -251,6 +267,7 @@ class ReplayPolicy:
         delay: str | Iterable[str] | Delay | None = None,
         fault: str | Fault | None = None,
         seed: str | int | None = None,
+        resume: str | None = None,
     ) -> ReplayPolicy:
         return cls(
             speed=parse_speed(speed),
@@ -258,6 +275,7 @@ class ReplayPolicy:
             delay=Delay.parse(delay),
             fault=Fault.parse(fault),
             seed=parse_seed(seed),
+            resume=parse_resume(resume),
         )
 
     def describe(self) -> str:
@@ -267,4 +285,6 @@ class ReplayPolicy:
         if self.fault is not None:
             parts.append(f"fault={self.fault}")
         parts.append(f"seed={self.seed}")
+        if self.resume != "last-event-id":
+            parts.append(f"resume={self.resume}")
         return " ".join(parts)

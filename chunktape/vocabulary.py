@@ -34,6 +34,13 @@ class Word:
         return f"Default {self.name} for every test{default}: {self.syntax}."
 
 
+RESUME = Word(
+    "resume",
+    "last-event-id or start",
+    "What a reconnecting EventSource (a request with Last-Event-ID) gets: the events after that id, "
+    "or the whole stream again, as many backends do.",
+    "last-event-id",
+)
 KNOBS: tuple[Word, ...] = (
     Word("speed", "1 recorded rhythm, 2 twice as fast, 0 no waiting", "Playback speed.", "1"),
     Word(
@@ -54,6 +61,7 @@ KNOBS: tuple[Word, ...] = (
         "One injected failure.",
     ),
     Word("seed", "a whole number", "Seed for every random choice (random splits, jitter).", "0"),
+    RESUME,
 )
 """The timing and chaos knobs: the same names in the CLI, the marker, ini and Python."""
 
@@ -91,12 +99,27 @@ CLOCK = Word(
     "or trio's MockClock), real (the machine's), virtual (the test clock, required; sync transports count beats).",
     "auto",
 )
+CORS = Word(
+    "cors",
+    "off, on (loopback origins), * (any origin) or origins like http://localhost:5173",
+    "Let a page in a browser read replayed answers: CORS preflights answered, the page's origin allowed.",
+    "off",
+)
 UPSTREAM = Word("upstream", "a URL such as https://api.openai.com", "Where requests go while recording.")
 
 SEED_RANDOM_NOTE = "'random' picks a seed per run and prints it in the header."
 """The pytest plugin's extra spelling of `seed`."""
 
-PLUGIN_SETTINGS: tuple[Word, ...] = (*KNOBS, UPSTREAM, *MATCHING, RECORD_MODE, CLOCK)
+# resume comes last among the knobs in help, after the settings every test meets
+PLUGIN_SETTINGS: tuple[Word, ...] = (
+    *(knob for knob in KNOBS if knob is not RESUME),
+    UPSTREAM,
+    *MATCHING,
+    RECORD_MODE,
+    CLOCK,
+    RESUME,
+    CORS,
+)
 """Everything a marker, `chunktape_config` or ini may set, in the order help lists them."""
 
 KNOB_NAMES: tuple[str, ...] = tuple(word.name for word in KNOBS)

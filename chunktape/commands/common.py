@@ -54,11 +54,15 @@ def knob_options[F: Callable[..., Any]](func: F) -> F:
     return func
 
 
-def policy_from_options(speed: str, split: str, delay: tuple[str, ...], fault: str | None, seed: str) -> ReplayPolicy:
+def policy_from_options(
+    speed: str, split: str, delay: tuple[str, ...], fault: str | None, seed: str, resume: str | None = None
+) -> ReplayPolicy:
     """The policy the options spell; an old spelling (fault disconnect:N) is noted on stderr."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeprecationWarning)
-        policy = ReplayPolicy.from_knobs(speed=speed, split=split, delay=list(delay), fault=fault, seed=seed)
+        policy = ReplayPolicy.from_knobs(
+            speed=speed, split=split, delay=list(delay), fault=fault, seed=seed, resume=resume
+        )
     for warning in caught:
         click.echo(f"chunktape: note: {warning.message}", err=True)
     return policy

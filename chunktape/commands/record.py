@@ -35,6 +35,11 @@ from chunktape.recorder.settings import RecordSettings, parse_upstream
 @click.option(
     "--ssl-insecure", is_flag=True, help="Do not verify the upstream's TLS certificate (local or staging servers)."
 )
+@click.option(
+    "--keep-preflights",
+    is_flag=True,
+    help="Record browsers' CORS preflights (OPTIONS) too; by default they reach the upstream but not the cassette.",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND ARGS...]")
 @exits_cleanly
 def record(
@@ -45,6 +50,7 @@ def record(
     redact: tuple[str, ...],
     append: bool,
     ssl_insecure: bool,
+    keep_preflights: bool,
     command: tuple[str, ...],
 ) -> None:
     """Record every exchange through this proxy, with each chunk's bytes and timing.
@@ -75,6 +81,7 @@ def record(
         redact=redact,
         append=append,
         ssl_insecure=ssl_insecure,
+        keep_preflights=keep_preflights,
     )
     try:
         from chunktape.recorder.session import log_to_stderr, run_session  # mitmproxy loads only now

@@ -16,6 +16,7 @@ from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, fail, knob_options, policy_from_options
 from chunktape.commands.paths import cassette_paths
 from chunktape.matching import MATCH_FIELDS, MatchRules
+from chunktape.replay.cors import CorsPolicy
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.server import ReplayServer
 from chunktape.vocabulary import word
@@ -34,6 +35,14 @@ from chunktape.vocabulary import word
     f"[default: {','.join(str(word('match_on').default).split())}].",
 )
 @click.option("--ignore", multiple=True, metavar="NAME", help=f"{word('ignore').help} Repeatable.")
+@click.option(
+    "--cors",
+    multiple=True,
+    is_flag=False,
+    flag_value="on",
+    metavar="[ORIGIN]",
+    help=f"{word('cors').help} Bare --cors allows loopback origins; --cors ORIGIN (repeatable) names them, * any.",
+)
 @exits_cleanly
 def serve(
     paths: tuple[str, ...],
@@ -44,8 +53,10 @@ def serve(
     delay: tuple[str, ...],
     fault: str | None,
     seed: str,
+    resume: str,
     match_on: str | None,
     ignore: tuple[str, ...],
+    cors: tuple[str, ...],
 ) -> None:
     """Serve cassettes over HTTP, chunk by chunk, at the recorded rhythm or with chaos.
 
@@ -57,12 +68,13 @@ def serve(
     Example:
       chunktape serve cassettes/ --port 0 --split utf8 --delay first:300ms
       chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault cut:2
+      chunktape serve cassettes/chat_ui.yaml --cors http://localhost:5173
     """
-    policy = policy_from_options(speed, split, delay, fault, seed)
+    policy = policy_from_options(speed, split, delay, fault, seed, resume)
     rules = MatchRules.build(match_on, ignore)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
     player = CassettePlayer(cassettes, policy, rules)
-    server = ReplayServer(player, host=host, port=port)
+    server = ReplayServer(player, host=host, port=port, cors=CorsPolicy.parse(cors) if cors else None)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -74,6 +86,8 @@ def serve(
             server.start()
             count = player.interaction_count
             click.echo(f"chunktape: replaying with {policy.describe()}", err=True)
+            if server.app.root.cors is not None:
+                click.echo(f"chunktape: CORS on for {server.app.root.cors.describe()}", err=True)
             click.echo(f"chunktape: serving {count} interaction{'' if count == 1 else 's'} on {server.base_url}")
             sys.stdout.flush()
             while not stopping.wait(0.25):

@@ -23,6 +23,7 @@ from chunktape.errors import KnobError
 from chunktape.knobs import DEFAULT_SEED, ReplayPolicy, format_number
 from chunktape.matching import MatchRules
 from chunktape.replay.clock import CLOCK_MODES, ClockMode
+from chunktape.replay.cors import CorsPolicy
 from chunktape.vocabulary import KNOB_NAMES, SETTING_NAMES
 
 
@@ -69,6 +70,8 @@ class Settings:
     redact: tuple[str, ...]
     clock: ClockMode = "auto"
     """What the in-process transports wait on: auto (the loop's clock when it is a test clock), real, virtual."""
+    cors: CorsPolicy | None = None
+    """Which page origins a browser may read this test's replay server mount from (None: off)."""
 
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
@@ -77,6 +80,8 @@ class Settings:
         args.append(f"--chunktape-split={policy.split}")
         args += [f"--chunktape-delay={spec}" for spec in policy.delay.specs()]
         args.append(f"--chunktape-fault={policy.fault if policy.fault is not None else 'none'}")
+        if policy.resume != "last-event-id":
+            args.append(f"--chunktape-resume={policy.resume}")
         return args
 
 
@@ -113,6 +118,7 @@ def resolve(
         delay=_names(merged.get("delay"), "delay") or None,
         fault=merged.get("fault"),
         seed=seed,
+        resume=merged.get("resume"),
     )
     redact = tuple(_names(merged.get("redact"), "redact"))
     match_on = merged.get("match_on")
@@ -133,6 +139,7 @@ def resolve(
         upstream=str(upstream).rstrip("/") if upstream else None,
         redact=redact,
         clock=clock,
+        cors=CorsPolicy.parse(merged.get("cors")),
     )
 
 
@@ -149,6 +156,7 @@ def check_knobs(knobs: Mapping[str, Any]) -> None:
         delay=knobs.get("delay"),
         fault=knobs.get("fault"),
         seed=_seed(knobs.get("seed"), DEFAULT_SEED),
+        resume=knobs.get("resume"),
     )
 
 
@@ -190,7 +198,7 @@ def settings_for(
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact"):
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors"):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer

@@ -78,7 +78,7 @@ class ChunktapeFixture:
         handle = cls(settings, server, player, recording=recording)
         if player is not None and not recording:
             # mounted before the test runs, its schedules built: its first request finds a warm path
-            handle._mounted = server.mount(player, log_misses=False)
+            handle._mounted = server.mount(player, log_misses=False, cors=settings.cors)
         return handle
 
     # -- where the client goes ---------------------------------------------
@@ -92,7 +92,9 @@ class ChunktapeFixture:
             self._mounted = self._recorder_url()
         else:  # new_episodes: what the cassette lacks goes on to the recorder (never when only replaying)
             fallback = self._recorder_url() if self.recording else None
-            self._mounted = self._server.mount(self.player, fallback_url=fallback, log_misses=False)
+            self._mounted = self._server.mount(
+                self.player, fallback_url=fallback, log_misses=False, cors=self.settings.cors
+            )
         return self._mounted
 
     def transport(self) -> Any:

@@ -30,7 +30,7 @@ from chunktape.pytest_plugin.config import (
 )
 from chunktape.pytest_plugin.fixture import ChunktapeFixture
 from chunktape.secrets_scan import mask, secret_values
-from chunktape.vocabulary import KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, SEED_RANDOM_NOTE, SETTING_NAMES
+from chunktape.vocabulary import CORS, KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, SEED_RANDOM_NOTE, SETTING_NAMES
 
 if TYPE_CHECKING:
     from chunktape.replay.server import ReplayServer
@@ -73,6 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(f"chunktape_{knob.name}", knob.ini_help() + extra, default="")
     for setting in MATCHING:
         parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
+    parser.addini(f"chunktape_{CORS.name}", CORS.ini_help(), type="args")
 
 
 def pytest_configure(config: pytest.Config) -> None:

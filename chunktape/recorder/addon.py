@@ -43,6 +43,7 @@ from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from chunktape.cassette import Headers, Interaction, Request
 from chunktape.errors import ChunktapeError
+from chunktape.preflight import is_preflight
 from chunktape.recorder.capture import ExchangeCapture
 from chunktape.recorder.writer import CassetteWriter, WriterClosed
 from chunktape.redaction import Redactor
@@ -121,8 +122,9 @@ class ChunktapeRecorder:
     """Records every HTTP exchange into one cassette. Pass a writer to use it programmatically;
     without one it opens the cassette named by the `chunktape_cassette` option."""
 
-    def __init__(self, writer: CassetteWriter | None = None) -> None:
+    def __init__(self, writer: CassetteWriter | None = None, *, keep_preflights: bool = False) -> None:
         self._writer = writer
+        self._keep_preflights = keep_preflights
         self._owns_writer = writer is None
         self._captures: dict[str, ExchangeCapture] = {}
 
@@ -143,10 +145,17 @@ class ChunktapeRecorder:
         loader.add_option(
             "chunktape_append", bool, False, "Keep the interactions already in the cassette and add new ones after."
         )
+        loader.add_option(
+            "chunktape_keep_preflights",
+            bool,
+            False,
+            "Record browsers' CORS preflights (OPTIONS) too; by default they pass through unrecorded.",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if not self._owns_writer:
             return
+        self._keep_preflights = ctx.options.chunktape_keep_preflights
         path = ctx.options.chunktape_cassette
         redact = tuple(name.strip() for name in ctx.options.chunktape_redact.split(",") if name.strip())
         if self._writer is not None and "chunktape_redact" in updated:
@@ -195,8 +204,15 @@ class ChunktapeRecorder:
     # ------------------------------------------------------------ exchanges
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if self._writer is not None:
-            self._captures[flow.id] = ExchangeCapture(_request(flow))
+        if self._writer is None:
+            return
+        request = _request(flow)
+        if is_preflight(request) and not self._keep_preflights:
+            # the browser's question to the backend, not the app's exchange: it passes through, and
+            # replay answers preflights itself (cors); keep_preflights records the backend's answers
+            logger.debug("passed through, not recorded (CORS preflight): %s", _shown_url(request.url, self._redactor()))
+            return
+        self._captures[flow.id] = ExchangeCapture(request)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         capture = self._captures.get(flow.id)

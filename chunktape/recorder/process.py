@@ -61,6 +61,7 @@ class Recorder:
         redact: Iterable[str] = (),
         append: bool = False,
         ssl_insecure: bool = False,
+        keep_preflights: bool = False,
     ) -> None:
         if upstream is not None:
             parse_upstream(upstream)
@@ -71,6 +72,8 @@ class Recorder:
         self.redact = tuple(redact)
         self.append = append
         self.ssl_insecure = ssl_insecure
+        self.keep_preflights = keep_preflights
+        """Record browsers' CORS preflights too; by default they pass through unrecorded."""
         self._process: subprocess.Popen[bytes] | None = None
         self._url: str | None = None
         self._confdir: str | None = None
@@ -113,6 +116,8 @@ class Recorder:
             args.append("--append")
         if self.ssl_insecure:
             args.append("--ssl-insecure")
+        if self.keep_preflights:
+            args.append("--keep-preflights")
         return args
 
     def start(self) -> None:

@@ -193,7 +193,8 @@ def _make_master(settings: RecordSettings, mode: str, writer: CassetteWriter) ->
     ready = _Ready()
     # chunktape first: it must see each response head as the upstream sent it, before a
     # built-in rewrites it (reverse mode points Alt-Svc at the proxy).
-    master.addons.add(ChunktapeRecorder(writer), *mitmproxy_addons.default_addons(), ready)  # type: ignore[no-untyped-call]
+    recorder = ChunktapeRecorder(writer, keep_preflights=settings.keep_preflights)
+    master.addons.add(recorder, *mitmproxy_addons.default_addons(), ready)  # type: ignore[no-untyped-call]
     opts.update(  # type: ignore[no-untyped-call]
         mode=[mode],
         listen_host=settings.host,

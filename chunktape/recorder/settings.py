@@ -62,6 +62,8 @@ class RecordSettings:
     append: bool = False
     ssl_insecure: bool = False
     confdir: str = ""
+    keep_preflights: bool = False
+    """Record browsers' CORS preflights too (by default they pass through unrecorded)."""
 
     @property
     def reverse(self) -> bool:

@@ -25,6 +25,7 @@ from chunktape.errors import NoMatchError
 from chunktape.matching import describe_request
 from chunktape.redaction import Redactor
 from chunktape.replay.clock import Clock
+from chunktape.replay.cors import CorsPolicy, cors_gate
 from chunktape.replay.emit import Outcome, Send, emit
 from chunktape.replay.forward import forward, new_client
 from chunktape.replay.player import CassettePlayer
@@ -71,6 +72,8 @@ class Mount:
     log_misses: bool = True
     """Log each miss (for `chunktape serve`); off when the player's miss list is reported
     elsewhere (the pytest plugin fails the test with it), so a miss is told once."""
+    cors: CorsPolicy | None = None
+    """Which page origins a browser may read the answers from (None: CORS off); see cors.py."""
 
 
 class _TooLarge(Exception):
@@ -110,6 +113,11 @@ class ReplayApp:
             return
         started = time.perf_counter()
         request = _to_request(scope, target, body)
+        if mount is not None and mount.cors is not None:
+            gated = await cors_gate(mount.cors, request, _recorded_requests(mount), send)
+            if gated is None:
+                return
+            send = gated
         if mount is None or mount.player is None:
             message = f"nothing is mounted at {path}; use the base URL that ReplayServer.mount() returned"
             log.warning("%s: %s", mask_secrets(describe_request(request, Redactor())), message)
@@ -177,6 +185,13 @@ class ReplayApp:
         if emitter.cancelled() or not emitter.done():
             return "complete"
         return emitter.result()
+
+
+def _recorded_requests(mount: Mount) -> list[Request]:
+    player = mount.player
+    if player is None:
+        return []
+    return [interaction.request for cassette in player.cassettes for interaction in cassette.interactions]
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

@@ -16,6 +16,7 @@ from chunktape.cassette import Cassette, Interaction, Request
 from chunktape.errors import NoMatchError
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules, describe_request
+from chunktape.replay.eventsource import reconnection
 from chunktape.schedule import Schedule, build_schedule
 
 _MAX_SCHEDULES = 1024
@@ -57,6 +58,10 @@ class CassettePlayer:
 
     def find(self, request: Request) -> Interaction:
         """The interaction that answers `request`, marking it used; NoMatchError if none does."""
+        return self._find(request)[0]
+
+    def _find(self, request: Request) -> tuple[Interaction, bool]:
+        """The interaction, and whether it had already answered a request (a repeat)."""
         with self._lock:
             self.requested_at.append(time.perf_counter())
             candidates = [
@@ -73,12 +78,16 @@ class CassettePlayer:
                 miss = self._miss(request, exhausted=bool(candidates))
                 self.misses.append(miss)
                 raise miss
+            repeat = chosen in self._used
             self._used.add(chosen)
-            return self._entries[chosen][2]
+            return self._entries[chosen][2], repeat
 
     def play(self, request: Request, policy: ReplayPolicy | None = None) -> Schedule:
-        interaction = self.find(request)
+        interaction, repeat = self._find(request)
         policy = policy or self.policy
+        coming_back = reconnection(request, interaction, policy, repeat=repeat)
+        if coming_back is not None:  # an EventSource reconnecting: built for this request alone
+            return build_schedule(request, coming_back.response, coming_back.policy)
         if policy.fault is not None and policy.fault.kind == "status":
             return build_schedule(request, interaction.response, policy)  # the error body depends on the request
         # Otherwise a schedule depends only on the response and the policy (its rng is

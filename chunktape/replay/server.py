@@ -20,6 +20,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from types import TracebackType
 
 import uvicorn
@@ -28,6 +29,7 @@ from chunktape.cassette import Cassette, Chunk, Interaction, Request, Response
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
 from chunktape.replay.asgi import MOUNT_PREFIX, Mount, ReplayApp, install_log_filter
+from chunktape.replay.cors import CorsPolicy
 from chunktape.replay.player import CassettePlayer
 
 _START_TIMEOUT_S = 10.0
@@ -58,10 +60,13 @@ class ReplayServer:
         host: str = "127.0.0.1",
         port: int = 0,
         fallback_url: str | None = None,
+        cors: CorsPolicy | str | Iterable[str] | None = None,
     ) -> None:
+        """`cors`: let pages in a browser read the answers; "on" (loopback origins), "*", or
+        origins like "http://localhost:5173" (see chunktape.replay.cors). Off by default."""
         self.host = host
         self.port = port
-        self.app = ReplayApp(Mount(player, fallback_url))
+        self.app = ReplayApp(Mount(player, fallback_url, cors=CorsPolicy.parse(cors)))
         self._server: _Uvicorn | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -173,16 +178,24 @@ class ReplayServer:
     ) -> None:
         self.stop()
 
-    def mount(self, player: CassettePlayer, *, fallback_url: str | None = None, log_misses: bool = True) -> str:
+    def mount(
+        self,
+        player: CassettePlayer,
+        *,
+        fallback_url: str | None = None,
+        log_misses: bool = True,
+        cors: CorsPolicy | str | Iterable[str] | None = None,
+    ) -> str:
         """A base URL with its own path prefix, answered by `player` (prefix stripped before
         matching); its schedules are built now. `log_misses=False` leaves misses to
-        `player.misses` alone."""
+        `player.misses` alone; `cors` as for the constructor, for this mount."""
+        policy = CorsPolicy.parse(cors)
         player.prepare()
         with self._lock:
             mount_id = secrets.token_hex(4)
             while mount_id in self.app.mounts:
                 mount_id = secrets.token_hex(4)
-            self.app.mounts = {**self.app.mounts, mount_id: Mount(player, fallback_url, log_misses)}
+            self.app.mounts = {**self.app.mounts, mount_id: Mount(player, fallback_url, log_misses, policy)}
         return f"{self.base_url}{MOUNT_PREFIX}{mount_id}"
 
     def unmount(self, base_url: str) -> None:
