@@ -83,7 +83,9 @@ def first_connection(interaction: Interaction, policy: ReplayPolicy) -> tuple[li
     return tokens_in(sent), first_at
 
 
-if __name__ == "__main__":  # python -m tests.support.chat PATH: write the cassette the browser tests replay
+if (
+    __name__ == "__main__"
+):  # python -m tests.support.chat tests/integration/cassettes/chat_ui.yaml: write the cassette the browser tests replay
     import sys
 
     chat_cassette().save(sys.argv[1])

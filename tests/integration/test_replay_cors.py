@@ -13,8 +13,8 @@ from chunktape import Cassette, CassettePlayer
 from chunktape.errors import KnobError
 from chunktape.replay.cors import CorsPolicy, is_loopback_origin
 from chunktape.replay.server import ReplayServer
-from tests.builders import sse_cassette
-from tests.serving import serving
+from tests.support.builders import sse_cassette
+from tests.support.serving import serving
 
 PATH = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
 BODY = {"contents": [{"parts": [{"text": "hi"}], "role": "user"}]}

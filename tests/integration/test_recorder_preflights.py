@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from chunktape import load_cassette
-from tests.fakes.upstream import FakeUpstream
-from tests.fakes.wire import EXCHANGES
-from tests.recorder_helpers import chunktape_record
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.fakes.wire import EXCHANGES
+from tests.support.recorder_helpers import chunktape_record
 
 GEMINI = EXCHANGES["gemini_stream"]
 PREFLIGHT = {
