@@ -105,6 +105,9 @@ def test_the_two_commands_exist_and_the_demo_runs_with_the_readme_arguments() ->
             assert "the SDK raised httpx2.RemoteProtocolError" in output
         else:
             assert demo.returncode == 0, output
+        timeline = re.search(r"\[timeline\] what was played, as a picture: (\S+\.html)", output)
+        assert timeline is not None, output  # and the HTML timeline of what it played
+        assert "<svg" in Path(timeline.group(1)).read_text(encoding="utf-8")
 
 
 def test_the_cassette_example_uses_only_fields_a_real_cassette_has() -> None:
