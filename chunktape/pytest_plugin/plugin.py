@@ -17,6 +17,7 @@ import pytest
 
 from chunktape.errors import ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
+from chunktape.pytest_plugin import report as reports
 from chunktape.pytest_plugin import virtual_time
 from chunktape.pytest_plugin.config import (
     RANDOM_SEED,
@@ -30,7 +31,7 @@ from chunktape.pytest_plugin.config import (
 )
 from chunktape.pytest_plugin.fixture import ChunktapeFixture
 from chunktape.secrets_scan import mask, secret_values
-from chunktape.vocabulary import KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, SEED_RANDOM_NOTE, SETTING_NAMES
+from chunktape.vocabulary import KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, REPORTS, SEED_RANDOM_NOTE, SETTING_NAMES
 
 if TYPE_CHECKING:
     from chunktape.replay.server import ReplayServer
@@ -59,6 +60,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             metavar=knob.metavar,
             help=f"{knob.option_help()}{extra} Overrides markers and ini.",
         )
+    for word in REPORTS:
+        flag = f"--chunktape-{word.name.replace('_', '-')}"
+        if word.flag:
+            group.addoption(flag, action="store_true", default=False, dest=f"chunktape_{word.name}", help=word.help)
+        else:
+            group.addoption(flag, default=None, dest=f"chunktape_{word.name}", metavar="DIR", help=word.option_help())
     parser.addini(
         "chunktape_cassette_dir",
         "Cassette directory, relative to the ini file (unset: 'cassettes' next to each test module).",
@@ -89,10 +96,29 @@ def pytest_configure(config: pytest.Config) -> None:
         "and the test reads its variant from chunktape.policy.",
     )
     config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
+    reports.start_usage(config)
     try:
         check_session(config)
     except KnobError as exc:
         raise pytest.UsageError(f"chunktape: {exc}") from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reports.note_directories(config, items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    reports.hand_to_controller(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker's notes of which cassettes its tests used join the controller's."""
+    reports.take_from_worker(node.config, node)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    reports.write_unused(config, terminalreporter)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -173,7 +199,16 @@ def pytest_runtest_makereport(
     report = yield
     handle = item.stash.get(_FIXTURE, None)
     if handle is not None and report.failed:
-        report.sections.append(("chunktape", handle.describe(item.nodeid, misses=False)))
+        lines = handle.describe(item.nodeid, misses=False)
+        directory = item.config.getoption("chunktape_report", None)
+        if directory:
+            try:
+                page = reports.failure_page(directory, item.nodeid, handle, report.longreprtext)
+            except ChunktapeError as exc:
+                lines += f"\nreport: not written: {exc}"
+            else:
+                lines += f"\nreport: {page}"
+        report.sections.append(("chunktape", lines))
     return report
 
 
@@ -275,3 +310,6 @@ def chunktape(
         yield handle
     finally:
         handle.close()
+        usage = reports.usage_of(request.config)
+        if usage is not None:
+            usage.note(handle)
