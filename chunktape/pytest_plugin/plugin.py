@@ -96,29 +96,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "and the test reads its variant from chunktape.policy.",
     )
     config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
-    reports.start_usage(config)
+    if reports.start_usage(config):  # --chunktape-report-unused: its hooks join in
+        config.pluginmanager.register(reports.UnusedHooks(), "chunktape_unused")
     try:
         check_session(config)
     except KnobError as exc:
         raise pytest.UsageError(f"chunktape: {exc}") from None
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reports.note_directories(config, items)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    reports.hand_to_controller(session.config)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """pytest-xdist: a worker's notes of which cassettes its tests used join the controller's."""
-    reports.take_from_worker(node.config, node)
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    reports.write_unused(config, terminalreporter)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -140,9 +140,30 @@ def usage_of(config: pytest.Config) -> Usage | None:
     return config.stash.get(USAGE_KEY, None)
 
 
-def start_usage(config: pytest.Config) -> None:
-    if config.getoption("chunktape_report_unused", False):
-        config.stash[USAGE_KEY] = Usage()
+def start_usage(config: pytest.Config) -> bool:
+    """Begin noting usage if --chunktape-report-unused asks for it; whether it does."""
+    if not config.getoption("chunktape_report_unused", False):
+        return False
+    config.stash[USAGE_KEY] = Usage()
+    return True
+
+
+class UnusedHooks:
+    """The hooks of --chunktape-report-unused, registered only when it is given."""
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        note_directories(config, items)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        hand_to_controller(session.config)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist: a worker's notes join the controller's."""
+        take_from_worker(node.config, node)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        write_unused(config, terminalreporter)
 
 
 def note_directories(config: pytest.Config, items: Iterable[pytest.Item]) -> None:

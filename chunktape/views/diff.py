@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from chunktape.bodies.framing import events as stream_events
 from chunktape.cassette import Cassette, Headers, Interaction, Response
 from chunktape.matching import MatchRules, describe_request
 from chunktape.secret_names import REDACTED
+from chunktape.views.json_diff import as_json, as_text, clip, normalized, value_differences
 
 VOLATILE_HEADERS = frozenset(
     {
@@ -203,7 +202,7 @@ def header_differences(old: Headers, new: Headers, skip: frozenset[str] | set[st
 
 
 def _shown(values: list[str]) -> str:
-    return ", ".join(REDACTED if value == REDACTED else _clip(value) for value in values)
+    return ", ".join(REDACTED if value == REDACTED else clip(value) for value in values)
 
 
 def body_differences(old: Response, new: Response, ignored: frozenset[str]) -> list[str]:
@@ -213,11 +212,11 @@ def body_differences(old: Response, new: Response, ignored: frozenset[str]) -> l
     _, new_events = stream_events(new.body, new.header("content-type"))
     if not old_events and not new_events:
         return document_differences(old.body, new.body, ignored)
-    before = [(event.name, _normalized(event.summary, ignored)) for event in old_events]
-    after = [(event.name, _normalized(event.summary, ignored)) for event in new_events]
+    before = [(event.name, normalized(event.summary, ignored)) for event in old_events]
+    after = [(event.name, normalized(event.summary, ignored)) for event in new_events]
     lines: list[str] = []
-    hashable_before = [(name, _json(value)) for name, value in before]
-    hashable_after = [(name, _json(value)) for name, value in after]
+    hashable_before = [(name, as_json(value)) for name, value in before]
+    hashable_after = [(name, as_json(value)) for name, value in after]
     matcher = difflib.SequenceMatcher(a=hashable_before, b=hashable_after, autojunk=False)
     for tag, a_start, a_end, b_start, b_end in matcher.get_opcodes():
         if tag == "equal":
@@ -232,9 +231,9 @@ def body_differences(old: Response, new: Response, ignored: frozenset[str]) -> l
             for change in value_differences(before[old_at][1], after[new_at][1])[:_MOST_LINES_PER_EVENT]:
                 lines.append(f"{label}: {change}")
         for old_at in olds[len(news) :]:
-            lines.append(f"event {old_at + 1} ({before[old_at][0]}) removed: {_clip(_text(before[old_at][1]))}")
+            lines.append(f"event {old_at + 1} ({before[old_at][0]}) removed: {clip(as_text(before[old_at][1]))}")
         for new_at in news[len(olds) :]:
-            lines.append(f"event {new_at + 1} ({after[new_at][0]}) added: {_clip(_text(after[new_at][1]))}")
+            lines.append(f"event {new_at + 1} ({after[new_at][0]}) added: {clip(as_text(after[new_at][1]))}")
     if not lines:
         lines.append("body: same events, different bytes (line ends or framing)")
     return lines
@@ -242,59 +241,16 @@ def body_differences(old: Response, new: Response, ignored: frozenset[str]) -> l
 
 def document_differences(old: bytes, new: bytes, ignored: frozenset[str]) -> list[str]:
     """A JSON document field by field; any other body by its lines."""
-    before = _normalized(old.decode("utf-8", errors="replace"), ignored)
-    after = _normalized(new.decode("utf-8", errors="replace"), ignored)
+    before = normalized(old.decode("utf-8", errors="replace"), ignored)
+    after = normalized(new.decode("utf-8", errors="replace"), ignored)
     if before == after:
         return []
     if not isinstance(before, str) and not isinstance(after, str):
         return [f"body {change}" for change in value_differences(before, after)]
-    diff = difflib.unified_diff(_text(before).splitlines(), _text(after).splitlines(), "OLD", "NEW", lineterm="", n=0)
-    return ["body " + _clip(line) for line in list(diff)[2:42]]
-
-
-def _normalized(text: str, ignored: frozenset[str]) -> Any:
-    """JSON as its value (ignored fields left out), anything else as the text itself."""
-    try:
-        return _without(json.loads(text), ignored)
-    except ValueError:
-        return text
-
-
-def _without(value: Any, ignored: frozenset[str]) -> Any:
-    if isinstance(value, dict):
-        return {k: _without(v, ignored) for k, v in value.items() if k.lower() not in ignored}
-    if isinstance(value, list):
-        return [_without(item, ignored) for item in value]
-    return value
-
-
-def value_differences(old: Any, new: Any, path: str = "") -> list[str]:
-    """Field-level differences between two JSON values: `a.b[0].c: OLD -> NEW`, added, removed."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        lines = []
-        for key in sorted(set(old) | set(new)):
-            where = f"{path}.{key}" if path else str(key)
-            if key not in new:
-                lines.append(f"field removed: {where}")
-            elif key not in old:
-                lines.append(f"field added: {where} = {_clip(_json(new[key]))}")
-            else:
-                lines += value_differences(old[key], new[key], where)
-        return lines
-    if isinstance(old, list) and isinstance(new, list):
-        lines = []
-        for index in range(max(len(old), len(new))):
-            where = f"{path}[{index}]"
-            if index >= len(new):
-                lines.append(f"field removed: {where}")
-            elif index >= len(old):
-                lines.append(f"field added: {where} = {_clip(_json(new[index]))}")
-            else:
-                lines += value_differences(old[index], new[index], where)
-        return lines
-    if old == new and type(old) is type(new):
-        return []
-    return [f"field changed: {path or '(value)'}: {_clip(_json(old))} -> {_clip(_json(new))}"]
+    diff = difflib.unified_diff(
+        as_text(before).splitlines(), as_text(after).splitlines(), "OLD", "NEW", lineterm="", n=0
+    )
+    return ["body " + clip(line) for line in list(diff)[2:42]]
 
 
 def timing_difference(old: Response, new: Response, tolerance_s: float | None) -> str | None:
@@ -326,16 +282,3 @@ def _ms(seconds: float | None) -> str:
         return "-"
     milliseconds = round(seconds * 1000, 1)
     return f"{milliseconds:g} ms"
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else _json(value)
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    text = text.replace("\r", "\\r").replace("\n", "\\n")
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
