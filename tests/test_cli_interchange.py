@@ -82,6 +82,20 @@ def test_a_vcrpy_cassette_imports_and_replays_to_the_openai_sdk(
     assert replayed_openai_text(out) == sdk_calls.openai_chat(upstream.base_url)
 
 
+def test_a_key_left_in_a_body_is_warned_about_masked(tmp_path: Path) -> None:
+    source = tmp_path / "vcr.yaml"
+    source.write_text(
+        "interactions:\n- request:\n    body: null\n    headers: {}\n    method: GET\n    uri: https://x.test/config\n"
+        f'  response:\n    body:\n      string: \'{{"token": "{LIVE_KEY}"}}\'\n'
+        "    headers: {}\n    status: {code: 200, message: OK}\nversion: 1\n"
+    )
+    out = tmp_path / "out.yaml"
+    output = import_file("vcr", source, out)
+    assert "OpenAI-style API key at line" in output
+    assert "edit it out before you commit" in output
+    assert LIVE_KEY not in output  # the warning masks it
+
+
 def test_pace_spaces_an_imported_stream_per_event(upstream: FakeUpstream, tmp_path: Path) -> None:
     source = tmp_path / "vcr.yaml"
     vcr_record(upstream, source, "yaml")

@@ -14,6 +14,8 @@ from chunktape.commands.paths import cassette_paths
 from chunktape.errors import ChunktapeError, KnobError
 from chunktape.interchange.common import Pace, paced, redacted
 from chunktape.persist import load_cassette, save_cassette
+from chunktape.secret_names import SecretNames
+from chunktape.secrets_scan import scan_text
 
 
 def _read(path: str) -> bytes:
@@ -52,7 +54,17 @@ def _write(
         interactions = [replace(one, response=paced(one.response, rhythm)) for one in interactions]
     clean, taken = redacted(interactions, names)
     save_cassette(Cassette(clean), output, redact=names)
-    for note in [*notes, *taken]:
+    with open(output, encoding="utf-8") as written:
+        left = scan_text(written.read(), SecretNames(names))
+    notes = [
+        *notes,
+        *taken,
+        *(
+            f"{output}: {finding} is still in it (response bodies are kept as they were); edit it out before you commit"
+            for finding in left
+        ),
+    ]
+    for note in notes:
         click.echo(f"chunktape: warning: {note}", err=True)
     timing = "paced per event (invented)" if pace else "imported: one chunk at the recorded total time"
     click.echo(f"chunktape: wrote {len(clean)} interactions to {output} (chunk timing {timing})")
