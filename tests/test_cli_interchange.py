@@ -214,3 +214,28 @@ def test_every_new_command_help_has_an_example(command: list[str]) -> None:
     result = invoke(*command, "--help")
     assert result.exit_code == 0
     assert "Example:" in result.output
+
+
+def test_playwright_replays_an_exported_har(tmp_path: Path) -> None:
+    """A real HAR consumer reads the export: Chromium, routed from the HAR by Playwright, shows
+    the exported stream's text for a page load (no network: the HAR answers)."""
+    from chunktape import Cassette, Interaction, Request, Response
+    from chunktape.cassette import Chunk
+    from chunktape.persist import save_cassette
+    from tests.support.browser import chromium_browser
+
+    text = "data: 你好，HAR\n\n".encode()
+    response = Response(200, (("content-type", "text/plain; charset=utf-8"),), 0.02, (Chunk(0.05, text),))
+    cassette = tmp_path / "page.yaml"
+    save_cassette(
+        Cassette([Interaction(Request("GET", "https://stream.example.test/events"), response)]), str(cassette)
+    )
+    har = tmp_path / "page.har"
+    assert invoke("export", "har", str(cassette), "-o", str(har)).exit_code == 0
+    with chromium_browser() as browser:
+        context = browser.new_context()
+        context.route_from_har(str(har), not_found="abort")
+        page = context.new_page()
+        page.goto("https://stream.example.test/events")
+        assert "你好，HAR" in page.inner_text("body")
+        context.close()

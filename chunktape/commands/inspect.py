@@ -3,6 +3,7 @@
 A summary table, a timeline with one row per interaction (chunk marks scaled to the
 width), and per interaction a chunk list with gap bars and a preview of where each
 chunk was cut, then the body's events in whatever format it streams. Plain text; falls back to ASCII when the terminal cannot show the glyphs.
+With --html, the same as an SVG page instead (chunktape.views.timeline).
 """
 
 from __future__ import annotations

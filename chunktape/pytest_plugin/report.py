@@ -20,6 +20,7 @@ import pytest
 
 from chunktape.errors import ChunktapeError
 from chunktape.persist import load_cassette
+from chunktape.secret_names import mask_secrets
 
 if TYPE_CHECKING:
     from chunktape.pytest_plugin.fixture import ChunktapeFixture
@@ -39,7 +40,7 @@ def failure_page(directory: str, nodeid: str, handle: ChunktapeFixture, longrepr
     used = ", ".join(f"#{index + 1}" for _, index in handle.player.used()) if handle.player is not None else ""
     notes = [handle.describe(nodeid, misses=False), f"interactions this test used: {used or 'none'}"]
     notes += [f"request missed:\n{miss}" for miss in handle.misses]
-    notes.append(f"failure:\n{_clip(longrepr)}")
+    notes.append(f"failure:\n{mask_secrets(_clip(longrepr))}")  # a traceback may quote a live key
     page = render_page(
         cassettes, handle.policy, title=f"chunktape: {nodeid} failed", notes=notes, redact=handle.settings.redact
     )
