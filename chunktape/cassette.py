@@ -15,6 +15,10 @@ from chunktape.secret_names import SecretNames, mask_secrets, redact_url
 
 Headers = tuple[tuple[str, str], ...]
 Ending = Literal["complete", "cut"]
+Timing = Literal["recorded", "imported", "paced"]
+"""Where chunk times come from: `recorded` measured on the wire; `imported` from a file that kept
+no chunk timing (vcrpy, HAR): the body is one chunk at the recorded total time; `paced` imported,
+then spaced per event by `--pace` (invented, not measured)."""
 
 
 def header_value(headers: Headers, name: str) -> str | None:
@@ -68,7 +72,8 @@ class Response:
     """The response head, its arrival time, and the body as the chunks that carried it.
 
     `ended` is "cut" when the upstream closed the connection before the body was complete;
-    replay reproduces the same cut.
+    replay reproduces the same cut. `timing` says whether the chunk times were measured
+    (see `Timing`).
     """
 
     status: int
@@ -78,6 +83,7 @@ class Response:
     ended: Ending = "complete"
     ended_at_s: float | None = None
     http_version: str = "HTTP/1.1"
+    timing: Timing = "recorded"
 
     @property
     def body(self) -> bytes:

@@ -64,6 +64,25 @@ class MatchRules:
                 reasons.append(reason)
         return reasons
 
+    def key(self, request: Request) -> tuple[str, ...]:
+        """What matching compares, as one value: two requests with equal keys match each other
+        (used to pair interactions across two cassettes)."""
+        parts: list[str] = []
+        for name in self.match_on:
+            if name == "method":
+                parts.append(request.method.upper())
+            elif name == "host":
+                parts.append(request.url.split("/")[2] if "://" in request.url else "")
+            elif name == "path":
+                parts.append(request.path)
+            elif name == "query":
+                parts.append(_show_query(self._query(request)))
+            elif name == "body":
+                parts.append(self.canonical_body(request))
+            else:
+                parts.extend(f"{header}={request.header(header)}" for header in self.match_headers)
+        return tuple(parts)
+
     def _diff_method(self, recorded: Request, live: Request) -> str | None:
         if recorded.method.upper() != live.method.upper():
             return f"method {live.method} != recorded {recorded.method}"

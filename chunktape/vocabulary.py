@@ -18,6 +18,8 @@ class Word:
     default: str | None = None
     """The value when nothing sets it, as written on the command line (None: unset)."""
     repeatable: bool = False
+    flag: bool = False
+    """An on/off command-line switch that takes no value."""
 
     @property
     def metavar(self) -> str:
@@ -25,6 +27,8 @@ class Word:
 
     def option_help(self) -> str:
         """For `--name` / `--chunktape-name`: what it does, then how to write it."""
+        if self.flag:
+            return self.help
         again = " Repeatable." if self.repeatable else ""
         return f"{self.help} Values: {self.syntax}.{again}"
 
@@ -106,6 +110,22 @@ CORS = Word(
     "off",
 )
 UPSTREAM = Word("upstream", "a URL such as https://api.openai.com", "Where requests go while recording.")
+
+REPORTS: tuple[Word, ...] = (
+    Word(
+        "report",
+        "a directory, created if missing",
+        "Write an HTML page per failed chunktape test: the schedule as sent (policy and seed) over the "
+        "recorded timeline, and the miss diff if a request missed; its path is in the failure report.",
+    ),
+    Word(
+        "report_unused",
+        "",
+        "After the run, list the cassette files and the interactions no test used (xdist workers combined).",
+        flag=True,
+    ),
+)
+"""Reports of a test run: command-line options of the pytest plugin (`--chunktape-report=DIR`)."""
 
 SEED_RANDOM_NOTE = "'random' picks a seed per run and prints it in the header."
 """The pytest plugin's extra spelling of `seed`."""

@@ -4,12 +4,16 @@
     scripts/demo.sh                       # recorded rhythm
     scripts/demo.sh --split utf8          # any `chunktape serve` knob passes through
     scripts/demo.sh --fault disconnect:3  # and the SDK's own error shows
+
+It also writes the HTML timeline of what it played (`chunktape inspect --html` with the same
+knobs) and prints its path.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +35,17 @@ def start_server(knobs: list[str]) -> tuple[subprocess.Popen[str], str]:
         sys.exit(f"demo: chunktape serve did not start (exit {server.returncode})")
     print(f"[server] {line.strip()}")
     return server, line.split()[-1]
+
+
+def write_timeline(knobs: list[str]) -> None:
+    """The HTML timeline of the cassette as these knobs play it, beside the demo's output."""
+    out = Path(tempfile.gettempdir()) / "chunktape-demo-timeline.html"
+    command = [sys.executable, "-m", "chunktape", "inspect", str(CASSETTE), "--html", str(out), *knobs]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        print(f"[timeline] what was played, as a picture: {out}")
+    else:
+        print(f"[timeline] not written: {done.stderr.strip()}")
 
 
 def main() -> int:
@@ -58,6 +73,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        write_timeline(sys.argv[1:])
 
 
 if __name__ == "__main__":

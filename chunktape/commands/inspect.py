@@ -3,6 +3,7 @@
 A summary table, a timeline with one row per interaction (chunk marks scaled to the
 width), and per interaction a chunk list with gap bars and a preview of where each
 chunk was cut, then the body's events in whatever format it streams. Plain text; falls back to ASCII when the terminal cannot show the glyphs.
+With --html, the same as an SVG page instead (chunktape.views.timeline).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from chunktape.bodies.framing import FORMAT_NAMES
 from chunktape.bodies.framing import events as stream_events
 from chunktape.cassette import Cassette, Interaction
 from chunktape.cassette_file import load_cassette
-from chunktape.commands.common import exits_cleanly
+from chunktape.commands.common import exits_cleanly, knob_options, policy_from_options
 from chunktape.commands.paths import cassette_paths
+from chunktape.errors import ChunktapeError
+from chunktape.knobs import ReplayPolicy
 
 
 @dataclass(frozen=True)
@@ -39,15 +42,43 @@ ASCII = Glyphs(chunk="|", line="-", cut="X", bar="#", more="...")
 @click.command(name="inspect")
 @click.argument("path", metavar="PATH")
 @click.option("--width", type=click.IntRange(40, 400), default=None, help="Columns to draw in [default: terminal].")
+@click.option(
+    "--html",
+    "html_path",
+    metavar="OUT.html",
+    default=None,
+    help="Write the timelines as one self-contained HTML page (SVG, no network assets) instead of text.",
+)
+@knob_options
 @exits_cleanly
-def inspect_command(path: str, width: int | None) -> None:
+def inspect_command(
+    path: str,
+    width: int | None,
+    html_path: str | None,
+    speed: str,
+    split: str,
+    delay: tuple[str, ...],
+    fault: str | None,
+    seed: str,
+) -> None:
     """Show a cassette's interactions as a table and a timeline of chunk arrivals.
+
+    With --html, write a page per PATH: each interaction's request, an SVG timeline of its
+    chunks, event boundaries, UTF-8 cut points and ending, and its decoded events. Any knob
+    given adds what a replay under those knobs sends, over the recorded timeline.
 
     \b
     Example:
       chunktape inspect cassettes/gemini_stream.yaml
       chunktape inspect cassettes/ --width 100
+      chunktape inspect cassettes/gemini_stream.yaml --html gemini.html --split utf8 --delay first:300ms
     """
+    if html_path is not None:
+        policy = policy_from_options(speed, split, delay, fault, seed)
+        knobs_given = policy != policy_from_options("1", "recorded", (), None, "0")
+        write_html(path, html_path, policy if knobs_given else None)
+        click.echo(f"chunktape: wrote {html_path}")
+        return
     columns = width or max(60, min(160, shutil.get_terminal_size((100, 24)).columns))
     encoding = _usable(sys.stdout.encoding)
     glyphs = Glyphs() if _can_encode("".join(vars(Glyphs()).values()), encoding) else ASCII
@@ -56,6 +87,19 @@ def inspect_command(path: str, width: int | None) -> None:
     if not _can_encode(text, encoding):  # CJK text on an ASCII terminal: escape, never crash
         text = text.encode(encoding, errors="backslashreplace").decode(encoding)
     click.echo(text)
+
+
+def write_html(path: str, html_path: str, policy: ReplayPolicy | None) -> None:
+    """The HTML timeline of every cassette under `path`, written to `html_path`."""
+    from chunktape.views.timeline import render_page
+
+    cassettes = [load_cassette(one) for one in cassette_paths([path])]
+    page = render_page(cassettes, policy, title=f"chunktape timeline: {path}")
+    try:
+        with open(html_path, "w", encoding="utf-8") as handle:
+            handle.write(page)
+    except OSError as exc:
+        raise ChunktapeError(f"{html_path}: cannot write the HTML timeline ({exc.strerror}); check the path") from None
 
 
 def _usable(encoding: str | None) -> str:
@@ -166,6 +210,10 @@ def chunk_list(index: int, interaction: Interaction, width: int, glyphs: Glyphs)
     response = interaction.response
     title = f"#{index} {interaction.request.method} {_target(interaction)} -> {response.status}"
     lines = [_clip(title, width, glyphs.more), f"   headers at {_ms(response.headers_at_s)}"]
+    if response.timing == "imported":
+        lines.append("   timing: imported (the source kept no chunk timing: one chunk at the recorded total time)")
+    elif response.timing == "paced":
+        lines.append("   timing: paced (imported; chunks spaced per event by --pace, not measured)")
     if not response.chunks:
         lines.append("   (no body)")
     gaps = []

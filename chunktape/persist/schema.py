@@ -11,6 +11,7 @@ Version 1 layout::
         headers_at_s: 0.412          # response head arrived 412 ms after the request
         ended: complete              # or cut: the upstream closed mid-body
         ended_at_s: 0.93             # when the exchange finished, if recorded
+        timing: imported             # only when chunk times were not measured (imported / paced)
         body: {sse_events: [...]}    # or json / text / base64, always byte-exact
         chunks:                      # how the body arrived: sizes sum to the body length
         - {at_s: 0.512, size_bytes: 183}
@@ -71,6 +72,8 @@ def interaction_node(interaction: Interaction) -> dict[str, Any]:
     response_node["ended"] = response.ended
     if response.ended_at_s is not None:
         response_node["ended_at_s"] = _seconds(response.ended_at_s)
+    if response.timing != "recorded":
+        response_node["timing"] = response.timing
     body = response.body
     if body:
         response_node["body"] = encode_body(body, response.header("content-type"))
@@ -205,7 +208,18 @@ def _seconds_field(node: dict[str, Any], key: str, where: Where) -> float:
     return seconds
 
 
-_RESPONSE_KEYS = ("status", "http_version", "headers", "headers_at_s", "body", "chunks", "ended", "ended_at_s")
+_RESPONSE_KEYS = (
+    "status",
+    "http_version",
+    "headers",
+    "headers_at_s",
+    "body",
+    "chunks",
+    "ended",
+    "ended_at_s",
+    "timing",
+)
+TIMINGS = ("recorded", "imported", "paced")
 
 
 def _response_from(node: dict[str, Any], where: Where) -> Response:
@@ -267,7 +281,13 @@ def _response_from(node: dict[str, Any], where: Where) -> Response:
     ended_at_s = _seconds_field(node, "ended_at_s", where) if "ended_at_s" in node else None
     if ended_at_s is not None and ended_at_s < previous_at:
         raise Invalid((*where, "ended_at_s"), f"ended_at_s {ended_at_s} is before the last chunk ({previous_at})")
+    timing = node.get("timing", "recorded")
+    if timing not in TIMINGS:
+        raise Invalid(
+            (*where, "timing"), f"field 'timing' must be one of {', '.join(TIMINGS)}, not {_describe(timing)}"
+        )
     return Response(
+        timing=timing,
         status=status,
         headers=_headers_from(node, where),
         headers_at_s=headers_at_s,

@@ -17,6 +17,7 @@ import pytest
 
 from chunktape.errors import ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
+from chunktape.pytest_plugin import report as reports
 from chunktape.pytest_plugin import virtual_time
 from chunktape.pytest_plugin.config import (
     RANDOM_SEED,
@@ -30,7 +31,16 @@ from chunktape.pytest_plugin.config import (
 )
 from chunktape.pytest_plugin.fixture import ChunktapeFixture
 from chunktape.secrets_scan import mask, secret_values
-from chunktape.vocabulary import CORS, KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, SEED_RANDOM_NOTE, SETTING_NAMES
+from chunktape.vocabulary import (
+    CORS,
+    KNOB_NAMES,
+    KNOBS,
+    MATCHING,
+    RECORD_MODE,
+    REPORTS,
+    SEED_RANDOM_NOTE,
+    SETTING_NAMES,
+)
 
 if TYPE_CHECKING:
     from chunktape.replay.server import ReplayServer
@@ -59,6 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             metavar=knob.metavar,
             help=f"{knob.option_help()}{extra} Overrides markers and ini.",
         )
+    for word in REPORTS:
+        flag = f"--chunktape-{word.name.replace('_', '-')}"
+        if word.flag:
+            group.addoption(flag, action="store_true", default=False, dest=f"chunktape_{word.name}", help=word.help)
+        else:
+            group.addoption(flag, default=None, dest=f"chunktape_{word.name}", metavar="DIR", help=word.option_help())
     parser.addini(
         "chunktape_cassette_dir",
         "Cassette directory, relative to the ini file (unset: 'cassettes' next to each test module).",
@@ -90,6 +106,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "and the test reads its variant from chunktape.policy.",
     )
     config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
+    if reports.start_usage(config):  # --chunktape-report-unused: its hooks join in
+        config.pluginmanager.register(reports.UnusedHooks(), "chunktape_unused")
     try:
         check_session(config)
     except KnobError as exc:
@@ -174,7 +192,16 @@ def pytest_runtest_makereport(
     report = yield
     handle = item.stash.get(_FIXTURE, None)
     if handle is not None and report.failed:
-        report.sections.append(("chunktape", handle.describe(item.nodeid, misses=False)))
+        lines = handle.describe(item.nodeid, misses=False)
+        directory = item.config.getoption("chunktape_report", None)
+        if directory:
+            try:
+                page = reports.failure_page(directory, item.nodeid, handle, report.longreprtext)
+            except ChunktapeError as exc:
+                lines += f"\nreport: not written: {exc}"
+            else:
+                lines += f"\nreport: {page}"
+        report.sections.append(("chunktape", lines))
     return report
 
 
@@ -276,3 +303,6 @@ def chunktape(
         yield handle
     finally:
         handle.close()
+        usage = reports.usage_of(request.config)
+        if usage is not None:
+            usage.note(handle)

@@ -56,6 +56,11 @@ class CassettePlayer:
     def interaction_count(self) -> int:
         return len(self._entries)
 
+    def used(self) -> list[tuple[Cassette, int]]:
+        """(cassette, index) of every interaction that answered a request, in recorded order."""
+        with self._lock:
+            return [(self._entries[position][0], self._entries[position][1]) for position in sorted(self._used)]
+
     def find(self, request: Request) -> Interaction:
         """The interaction that answers `request`, marking it used; NoMatchError if none does."""
         return self._find(request)[0]

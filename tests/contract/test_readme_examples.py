@@ -60,6 +60,7 @@ CLAIMS = {
     "from chunktape import ReplayTransport": "test_the_in_process_example_streams_the_recorded_chat",
     "chunktape record --upstream": "test_the_record_lines_parse",
     "chunktape serve cassettes/ --port 0": "test_serve_inspect_and_validate_run_as_written",
+    "chunktape diff cassettes/gemini_stream.yaml": "test_the_see_diff_import_lines_run_as_written",
     "def test_renders_every_chunk": "test_the_use_it_in_your_tests_example_passes",
     "def chunktape_config": "test_the_chunktape_config_example_sets_every_tests_defaults",
     "def test_reply_survives_chaos": "test_the_chaos_example_passes_every_variant",
@@ -105,6 +106,9 @@ def test_the_two_commands_exist_and_the_demo_runs_with_the_readme_arguments() ->
             assert "the SDK raised httpx2.RemoteProtocolError" in output
         else:
             assert demo.returncode == 0, output
+        timeline = re.search(r"\[timeline\] what was played, as a picture: (\S+\.html)", output)
+        assert timeline is not None, output  # and the HTML timeline of what it played
+        assert "<svg" in Path(timeline.group(1)).read_text(encoding="utf-8")
 
 
 def test_the_cassette_example_uses_only_fields_a_real_cassette_has() -> None:
@@ -173,6 +177,59 @@ def test_serve_inspect_and_validate_run_as_written(monkeypatch: pytest.MonkeyPat
             [sys.executable, "-m", "chunktape", *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=120
         )
         assert ran.returncode == 0, ran.stderr
+
+
+VCRPY_CASSETTE = """interactions:
+- request:
+    body: '{"model": "gpt-4o-mini"}'
+    headers:
+      Authorization:
+      - Bearer sk-proj-NOTAREALKEYNOTAREALKEY0123
+    method: POST
+    uri: https://api.openai.com/v1/chat/completions
+  response:
+    body:
+      string: 'data: {"choices": []}
+
+        '
+    headers:
+      Content-Type:
+      - text/event-stream
+    status:
+      code: 200
+      message: OK
+version: 1
+"""
+
+
+def test_the_see_diff_import_lines_run_as_written(tmp_path: Path) -> None:
+    """Each line runs in a copy of the project, in order (export writes the HAR a later line
+    could read); the files a user brings (a vcrpy cassette, a HAR, a re-recording) are made first."""
+    block = block_holding("chunktape diff cassettes/gemini_stream.yaml")
+    shutil.copytree(ROOT / "cassettes", tmp_path / "cassettes")
+    shutil.copy(ROOT / "cassettes" / "gemini_stream.yaml", tmp_path / "rerecorded.yaml")
+    (tmp_path / "tests" / "cassettes").mkdir(parents=True)
+    (tmp_path / "tests" / "cassettes" / "test_chat.yaml").write_text(VCRPY_CASSETTE)
+    subprocess.run(
+        [sys.executable, "-m", "chunktape", "export", "har", "cassettes/openai_chat.yaml", "-o", "session.har"],
+        cwd=tmp_path, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    for command in commands(block):
+        if command[0] == "pytest":  # the plugin's options: rendered from the vocabulary, checked by parsing
+            from chunktape.vocabulary import REPORTS
+
+            assert [arg.split("=")[0] for arg in command[1:]] == [
+                f"--chunktape-{word.name.replace('_', '-')}" for word in REPORTS
+            ]
+            continue
+        ran = subprocess.run(
+            [sys.executable, "-m", "chunktape", *command[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        assert ran.returncode == 0, (command, ran.stdout, ran.stderr)
+    assert "<svg" in (tmp_path / "chaos.html").read_text(encoding="utf-8")
+    assert "timing: imported" in (tmp_path / "cassettes" / "chat.yaml").read_text(encoding="utf-8")
+    assert "timing: paced" in (tmp_path / "cassettes" / "session.yaml").read_text(encoding="utf-8")
+    assert (ROOT / "docs" / "gemini-timeline.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_use_it_in_your_tests_example_passes(pytester: pytest.Pytester) -> None:

@@ -73,3 +73,18 @@ def test_a_miss_names_the_closest_request_and_diffs_the_body_without_leaking_key
 def test_unknown_match_field_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown match field"):
         MatchRules.build(match_on=["method", "colour"])
+
+
+def test_the_match_key_is_equal_exactly_when_requests_match() -> None:
+    """`chunktape diff` pairs interactions by `MatchRules.key`: it must agree with matching."""
+    from chunktape.cassette import Request
+    from chunktape.matching import MatchRules
+
+    rules = MatchRules.build(ignore=["user"])
+    base = Request("POST", "https://x/v1/chat?key=secret1&a=1", body=b'{"model": "m", "user": "u1"}')
+    same = Request("post", "https://x/v1/chat?a=1&key=secret2", body=b'{"user": "u2", "model": "m"}')
+    other = Request("POST", "https://x/v1/chat?a=2", body=b'{"model": "m"}')
+    assert rules.key(base) == rules.key(same)
+    assert not rules.differences(base, same)
+    assert rules.key(base) != rules.key(other)
+    assert rules.differences(base, other)
