@@ -60,6 +60,7 @@ def inspect_command(
     delay: tuple[str, ...],
     fault: str | None,
     seed: str,
+    resume: str,
 ) -> None:
     """Show a cassette's interactions as a table and a timeline of chunk arrivals.
 
@@ -74,7 +75,7 @@ def inspect_command(
       chunktape inspect cassettes/gemini_stream.yaml --html gemini.html --split utf8 --delay first:300ms
     """
     if html_path is not None:
-        policy = policy_from_options(speed, split, delay, fault, seed)
+        policy = policy_from_options(speed, split, delay, fault, seed, resume)
         knobs_given = policy != policy_from_options("1", "recorded", (), None, "0")
         write_html(path, html_path, policy if knobs_given else None)
         click.echo(f"chunktape: wrote {html_path}")

@@ -14,10 +14,10 @@ from typing import Any
 
 from chunktape.persist import load_cassette
 from chunktape.views.timeline import utf8_cuts
-from tests.serving import invoke
 from tests.support.browser import chromium_browser
+from tests.support.serving import invoke
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GEMINI = ROOT / "cassettes" / "gemini_stream.yaml"
 PICTURE = ROOT / "docs" / "gemini-timeline.png"
 

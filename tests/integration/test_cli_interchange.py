@@ -16,10 +16,10 @@ import vcr
 
 from chunktape.persist import load_cassette
 from tests import sdk_calls
-from tests.fakes.upstream import FakeUpstream
-from tests.fakes.wire import EXCHANGES, body
-from tests.recorder_helpers import MITMDUMP, read_line, stop
-from tests.serving import invoke, serving
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.fakes.wire import EXCHANGES, body
+from tests.support.recorder_helpers import MITMDUMP, read_line, stop
+from tests.support.serving import invoke, serving
 
 OPENAI = EXCHANGES["openai_chat"]
 GEMINI = EXCHANGES["gemini_stream"]
@@ -163,7 +163,7 @@ def test_a_mitmproxy_hardump_imports_with_its_timings_and_replays_to_the_gemini_
 
 
 def test_export_har_round_trips_through_import_har(tmp_path: Path) -> None:
-    source = Path(__file__).resolve().parent.parent / "cassettes" / "gemini_stream.yaml"
+    source = Path(__file__).resolve().parents[2] / "cassettes" / "gemini_stream.yaml"
     har = tmp_path / "gemini.har"
     result = invoke("export", "har", str(source), "-o", str(har))
     assert result.exit_code == 0, result.output
@@ -193,7 +193,7 @@ def test_export_har_round_trips_through_import_har(tmp_path: Path) -> None:
             [
                 "import",
                 "vcr",
-                str(Path(__file__).resolve().parent.parent / "cassettes" / "gemini_stream.yaml"),
+                str(Path(__file__).resolve().parents[2] / "cassettes" / "gemini_stream.yaml"),
                 "-o",
                 "x.yaml",
             ],

@@ -12,9 +12,9 @@ import pytest
 from chunktape import Cassette, Interaction
 from chunktape.cassette import Chunk, Response
 from chunktape.persist import load_cassette, save_cassette
-from tests.serving import invoke
+from tests.support.serving import invoke
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GEMINI = ROOT / "cassettes" / "gemini_stream.yaml"
 TITLE = "POST /v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
 

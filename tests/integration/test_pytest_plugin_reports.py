@@ -13,7 +13,7 @@ from tests.test_pytest_plugin import INI, OPENAI_ASK, SDKS, project
 
 pytest_plugins = ["pytester"]
 _ = SDKS  # imported so pytester's in-process runs reuse the SDK modules
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 FAILING = """
 import pytest
