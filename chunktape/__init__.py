@@ -18,6 +18,7 @@ from chunktape.redaction import Redactor
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.transport import AsyncReplayTransport, ReplayTransport
 from chunktape.schedule import Schedule, Step, build_schedule
+from chunktape.session import Close, Handshake, Message, Session
 
 if TYPE_CHECKING:
     from chunktape.pytest_plugin.assertions import StreamClock, observe
@@ -55,12 +56,15 @@ __all__ = [
     "CassetteWarning",
     "Chunk",
     "ChunktapeError",
+    "Close",
     "Delay",
     "Fault",
     "FilesystemPersister",
+    "Handshake",
     "Interaction",
     "KnobError",
     "MatchRules",
+    "Message",
     "NoMatchError",
     "Recorder",
     "RecordingError",
@@ -71,6 +75,7 @@ __all__ = [
     "Request",
     "Response",
     "Schedule",
+    "Session",
     "Split",
     "Step",
     "StreamClock",

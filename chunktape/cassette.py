@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 from urllib.parse import urlsplit
 
 from chunktape.secret_names import SecretNames, mask_secrets, redact_url
+
+if TYPE_CHECKING:
+    from chunktape.session import Session
 
 Headers = tuple[tuple[str, str], ...]
 Ending = Literal["complete", "cut"]
@@ -111,10 +114,13 @@ class Interaction:
 
 @dataclass
 class Cassette:
-    """An ordered list of interactions; identical requests replay in the order recorded."""
+    """An ordered list of interactions; identical requests replay in the order recorded.
+
+    `sessions` holds the realtime (WebSocket) sessions, in the order recorded."""
 
     interactions: list[Interaction] = field(default_factory=list)
     path: str | None = None
+    sessions: list[Session] = field(default_factory=list)
     persister: ClassVar[Persister | None] = None
     """Set by `chunktape/__init__.py` to the YAML files persister."""
 
@@ -124,10 +130,13 @@ class Cassette:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Cassette):
             return NotImplemented
-        return self.interactions == other.interactions
+        return self.interactions == other.interactions and self.sessions == other.sessions
 
-    def append(self, interaction: Interaction) -> None:
-        self.interactions.append(interaction)
+    def append(self, interaction: Interaction | Session) -> None:
+        if isinstance(interaction, Interaction):
+            self.interactions.append(interaction)
+        else:
+            self.sessions.append(interaction)
 
     @classmethod
     def load(cls, path: str, *, persister: Persister | None = None) -> Cassette:

@@ -67,7 +67,9 @@ def validate(paths: tuple[str, ...], redact: tuple[str, ...]) -> None:
                 worst = max(worst, EXIT_CHECK_FAILED)
             else:
                 count = len(cassette)
-                click.echo(f"ok {path} ({count} interaction{'' if count == 1 else 's'})")
+                sessions = len(cassette.sessions)
+                also = f", {sessions} session{'' if sessions == 1 else 's'}" if sessions else ""
+                click.echo(f"ok {path} ({count} interaction{'' if count == 1 else 's'}{also})")
     sys.exit(worst)
 
 
@@ -85,7 +87,10 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
     problems: list[str] = []
     redactor = Redactor(extra_names)
     dumped = dumps(cassette, redact=extra_names)
-    expected = Cassette([redactor.interaction(interaction) for interaction in cassette.interactions])
+    expected = Cassette(
+        [redactor.interaction(interaction) for interaction in cassette.interactions],
+        sessions=[redactor.session(session) for session in cassette.sessions],
+    )
     again = loads(dumped, cassette.path or "<cassette>")
     in_text = scan_text(text, redactor)
     findings = [str(finding) for finding in in_text]
@@ -99,7 +104,10 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
             ),
             min(len(again), len(expected)) + 1,
         )
-        problems.append(f"not byte-exact: saving and loading again changes interaction #{first}")
+        if again.interactions == expected.interactions:
+            problems.append("not byte-exact: saving and loading again changes a session")
+        else:
+            problems.append(f"not byte-exact: saving and loading again changes interaction #{first}")
     else:
         changed = _changed_lines(dumped, text) - {finding.line for finding in in_text}
         if changed:
@@ -159,6 +167,12 @@ def _body_findings(cassette: Cassette, redactor: Redactor, seen: set[str]) -> li
                 if secret not in seen:
                     seen.add(secret)
                     found.append(f"{kind} in the {side} body of interaction #{number} ({mask(secret)})")
+    for number, session in enumerate(cassette.sessions, start=1):
+        for index, message in enumerate(session.messages, start=1):
+            for kind, secret in body_secrets(message.data, redactor):
+                if secret not in seen:
+                    seen.add(secret)
+                    found.append(f"{kind} in message {index} of session #{number} ({mask(secret)})")
     return found
 
 

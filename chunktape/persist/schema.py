@@ -33,10 +33,13 @@ from urllib.parse import urlsplit
 from chunktape.bodies import BodyFormatError, decode_body, encode_body
 from chunktape.cassette import Chunk, Headers, Interaction, Request, Response
 from chunktape.persist.emitter import FlowMap
+from chunktape.session import Session
 
 FORMAT_VERSION = 1
 
 Where = tuple[str | int, ...]
+Item = Interaction | Session
+"""What a cassette's `interactions:` list holds: HTTP exchanges and realtime sessions."""
 
 
 def document_head() -> dict[str, Any]:
@@ -55,7 +58,11 @@ def _headers_node(headers: Headers) -> dict[str, Any]:
     return node
 
 
-def interaction_node(interaction: Interaction) -> dict[str, Any]:
+def interaction_node(interaction: Item) -> dict[str, Any]:
+    if isinstance(interaction, Session):
+        from chunktape.persist.session_schema import session_node  # its helpers live here
+
+        return session_node(interaction)
     request, response = interaction.request, interaction.response
     request_node: dict[str, Any] = {"method": request.method, "url": request.url}
     if request.headers:
@@ -114,7 +121,7 @@ def _check_keys(node: dict[str, Any], allowed: tuple[str, ...], where: Where) ->
             raise Invalid((*where, key), f"unknown field {key!r}; expected one of {', '.join(allowed)}")
 
 
-def interactions_from(document: Any) -> list[Interaction]:
+def interactions_from(document: Any) -> list[Item]:
     if not isinstance(document, dict):
         raise Invalid((), f"a cassette is a mapping with 'version' and 'interactions', not {_describe(document)}")
     if "version" not in document:
@@ -132,9 +139,13 @@ def interactions_from(document: Any) -> list[Interaction]:
     return [interaction_from(item, ("interactions", index)) for index, item in enumerate(items)]
 
 
-def interaction_from(node: Any, where: Where) -> Interaction:
+def interaction_from(node: Any, where: Where) -> Item:
     if not isinstance(node, dict):
         raise Invalid(where, f"an interaction is a mapping with 'request' and 'response', not {_describe(node)}")
+    if "session" in node:
+        from chunktape.persist.session_schema import session_from  # its helpers live here
+
+        return session_from(node, where)
     _check_keys(node, ("request", "response"), where)
     request = _request_from(_field(node, "request", where, dict, "a mapping"), (*where, "request"))
     response = _response_from(_field(node, "response", where, dict, "a mapping"), (*where, "response"))
