@@ -28,6 +28,7 @@ from chunktape.cassette import Cassette, Chunk, Interaction, Request, Response
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
 from chunktape.replay.asgi import MOUNT_PREFIX, Mount, ReplayApp, install_log_filter
+from chunktape.replay.local_tls import LocalTLS
 from chunktape.replay.player import CassettePlayer
 
 _START_TIMEOUT_S = 10.0
@@ -58,8 +59,11 @@ class ReplayServer:
         host: str = "127.0.0.1",
         port: int = 0,
         fallback_url: str | None = None,
+        tls: LocalTLS | None = None,
     ) -> None:
+        """`tls` serves https:// and wss:// with a local identity (see `local_tls`)."""
         self.host = host
+        self.tls = tls
         self.port = port
         self.app = ReplayApp(Mount(player, fallback_url))
         self._server: _Uvicorn | None = None
@@ -81,7 +85,12 @@ class ReplayServer:
         if self._server is None:
             raise ChunktapeError("the replay server is not started; call start() or use it as a context manager")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The root mount for WebSocket clients: ws:// (wss:// with TLS)."""
+        return "ws" + self.base_url.removeprefix("http")
 
     def start(self) -> None:
         """Start serving in a background thread; returns once the socket is listening."""
@@ -100,6 +109,8 @@ class ReplayServer:
             proxy_headers=False,
             timeout_graceful_shutdown=_GRACE_S,
             timeout_keep_alive=30,
+            ssl_certfile=self.tls.cert_path if self.tls else None,
+            ssl_keyfile=self.tls.key_path if self.tls else None,
         )
         self._server = _Uvicorn(config)
         self._thread = threading.Thread(target=self._run, args=(sock,), name="chunktape-replay-server", daemon=True)
@@ -120,6 +131,8 @@ class ReplayServer:
         a server that cannot reach itself (a firewalled address) just starts cold."""
         if self.player is not None:
             self.player.prepare()
+        if self.tls is not None:
+            return  # the warm-up speaks plain HTTP
         with self._lock:
             self.app.mounts = {**self.app.mounts, _WARM_UP_ID: Mount(_warm_up_player())}
         try:
