@@ -28,6 +28,10 @@ for the client at its last byte, a moment before the write lands). A client that
 mid-stream also leaves a cut recording: replay gives what the upstream had sent by then,
 and a client that stopped reading there never notices the difference. Exchanges still
 open when the recorder stops are not recorded.
+
+WebSocket upgrades (Gemini Live, OpenAI Realtime) are recorded as realtime sessions
+(docs/realtime.md): `websocket_message` notes each whole message with its time as
+mitmproxy passes it on untouched, and `websocket_end` saves the session with its close.
 """
 
 from __future__ import annotations
@@ -44,9 +48,11 @@ from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 from chunktape.cassette import Headers, Interaction, Request
 from chunktape.errors import ChunktapeError
 from chunktape.recorder.capture import ExchangeCapture
+from chunktape.recorder.session_capture import SessionCapture
 from chunktape.recorder.writer import CassetteWriter, WriterClosed
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, mask_secrets
+from chunktape.session import Session
 
 logger = logging.getLogger("chunktape.recorder")
 
@@ -94,7 +100,12 @@ def _shown_url(url: str, redactor: Redactor) -> str:
     return mask_secrets(redactor.url(url))
 
 
-def _describe(interaction: Interaction, redactor: Redactor) -> str:
+def _describe(interaction: Interaction | Session, redactor: Redactor) -> str:
+    if isinstance(interaction, Session):
+        close = interaction.close
+        ending = "dropped" if close is None or close.code is None else f"closed {close.code} by the {close.by}"
+        shown = _shown_url(interaction.request.url, redactor)
+        return f"realtime session {shown} ({len(interaction.messages)} messages, {ending})"
     request, response = interaction.request, interaction.response
     ending = "" if response.ended == "complete" else ", cut"
     shown = _shown_url(request.url, redactor)
@@ -125,6 +136,7 @@ class ChunktapeRecorder:
         self._writer = writer
         self._owns_writer = writer is None
         self._captures: dict[str, ExchangeCapture] = {}
+        self._sessions: dict[str, SessionCapture] = {}
 
     @property
     def writer(self) -> CassetteWriter | None:
@@ -212,9 +224,30 @@ class ChunktapeRecorder:
         if capture is None or not capture.has_response_head:
             return
         if capture.status == 101:
-            logger.warning("not recorded (protocol upgrade): %s", _shown_url(capture.request.url, self._redactor()))
+            if flow.websocket is None:
+                logger.warning("not recorded (protocol upgrade): %s", _shown_url(capture.request.url, self._redactor()))
+            else:
+                self._sessions[flow.id] = SessionCapture(capture)
             return
         await self._save(capture.finish("complete"))
+
+    # ------------------------------------------------------------ realtime sessions
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Note the message mitmproxy is about to pass on, untouched."""
+        capture = self._sessions.get(flow.id)
+        if capture is None or flow.websocket is None or not flow.websocket.messages:
+            return
+        message = flow.websocket.messages[-1]
+        capture.on_message(message.from_client, message.is_text, message.content)
+
+    async def websocket_end(self, flow: http.HTTPFlow) -> None:
+        capture = self._sessions.pop(flow.id, None)
+        if capture is None or flow.websocket is None:
+            return
+        data = flow.websocket
+        session = capture.finish(data.close_code, data.close_reason, data.closed_by_client)
+        await self._save(session)
 
     async def error(self, flow: http.HTTPFlow) -> None:
         capture = self._captures.pop(flow.id, None)
@@ -227,7 +260,7 @@ class ChunktapeRecorder:
             return
         await self._save(capture.finish("cut"), f" ({message})")
 
-    async def _save(self, interaction: Interaction, note: str = "") -> None:
+    async def _save(self, interaction: Interaction | Session, note: str = "") -> None:
         """Wait until it is on disk (off the event loop), so a client that saw the end knows it is kept."""
         if self._writer is None:
             return
@@ -241,7 +274,8 @@ class ChunktapeRecorder:
             return  # the writer has logged why
         else:
             logger.info("recorded %s%s", _describe(interaction, self._redactor()), mask_secrets(note))
-            _warn_of_body_secrets(interaction, self._redactor())
+            if isinstance(interaction, Interaction):
+                _warn_of_body_secrets(interaction, self._redactor())
 
     def _redactor(self) -> Redactor:
         return Redactor(self._writer.redact if self._writer is not None else ())

@@ -1,0 +1,45 @@
+"""One realtime session as it happens: the handshake, each message with its time, the close.
+
+Like `capture.py`, free of mitmproxy types: the addon adapts. Times are seconds since the
+upgrade request left for the upstream, on the same clock as the handshake's.
+"""
+
+from __future__ import annotations
+
+from chunktape.recorder.capture import ExchangeCapture
+from chunktape.session import Close, Handshake, Message, Session
+
+ABNORMAL_CLOSURE = 1006
+"""What a WebSocket library reports when the connection dropped without a close frame."""
+
+
+class SessionCapture:
+    def __init__(self, exchange: ExchangeCapture) -> None:
+        self._exchange = exchange
+        self._clock = exchange.clock
+        self._messages: list[Message] = []
+
+    @property
+    def request_url(self) -> str:
+        return self._exchange.request.url
+
+    def on_message(self, from_client: bool, is_text: bool, content: bytes) -> None:
+        """Note one whole message (mitmproxy joins continuation frames into it)."""
+        at_s = self._clock() - self._exchange.started
+        self._messages.append(
+            Message(at_s, "client" if from_client else "server", "text" if is_text else "binary", content)
+        )
+
+    def finish(self, code: int | None, reason: str | None, closed_by_client: bool | None) -> Session:
+        at_s = self._clock() - self._exchange.started
+        if self._messages:
+            at_s = max(at_s, self._messages[-1].at_s)
+        close = Close(
+            at_s=at_s,
+            by="client" if closed_by_client else "server",
+            code=None if code is None or code == ABNORMAL_CLOSURE else code,
+            reason=reason or "",
+        )
+        exchange = self._exchange
+        handshake = Handshake(exchange.status or 101, exchange.headers, exchange.headers_at_s)
+        return Session(exchange.request, handshake, tuple(self._messages), close)
