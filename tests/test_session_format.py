@@ -160,3 +160,20 @@ def test_inspect_and_validate_understand_sessions(tmp_path: Path) -> None:
     assert "1011" in inspected.output
     assert "< server binary" in inspected.output
     assert "你好，世界" in inspected.output
+
+
+def test_a_cassette_mixing_http_and_sessions_validates_in_its_own_order(tmp_path: Path) -> None:
+    from chunktape.cassette import Interaction, Response, chunks_from
+    from chunktape.persist import dumps_items
+
+    http = Interaction(
+        Request("POST", "https://api.openai.com/v1/realtime/client_secrets", (("content-type", "application/json"),)),
+        Response(200, (("content-type", "application/json"),), 0.1, chunks_from([(0.2, b'{"value":"ek_1"}')])),
+    )
+    items = [gemini_session(), http, gemini_session()]
+    path = tmp_path / "mixed.yaml"
+    path.write_text(dumps_items(items), encoding="utf-8")
+    loaded = load_cassette(str(path))
+    assert (len(loaded.interactions), len(loaded.sessions)) == (1, 2)
+    validated = CliRunner().invoke(cli, ["validate", str(path)])
+    assert validated.exit_code == 0, validated.output

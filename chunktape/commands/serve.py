@@ -16,6 +16,7 @@ from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, fail, knob_options, policy_from_options
 from chunktape.commands.paths import cassette_paths
 from chunktape.matching import MATCH_FIELDS, MatchRules
+from chunktape.replay.local_tls import local_tls
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.server import ReplayServer
 from chunktape.vocabulary import word
@@ -34,6 +35,14 @@ from chunktape.vocabulary import word
     f"[default: {','.join(str(word('match_on').default).split())}].",
 )
 @click.option("--ignore", multiple=True, metavar="NAME", help=f"{word('ignore').help} Repeatable.")
+@click.option(
+    "--tls",
+    "tls_dir",
+    default=None,
+    metavar="DIR",
+    help="Serve https:// and wss:// with a local CA and certificate kept in DIR (made there once). "
+    "Trust DIR/ca.pem for the test process only: SSL_CERT_FILE=DIR/ca.pem.",
+)
 @exits_cleanly
 def serve(
     paths: tuple[str, ...],
@@ -46,6 +55,7 @@ def serve(
     seed: str,
     match_on: str | None,
     ignore: tuple[str, ...],
+    tls_dir: str | None,
 ) -> None:
     """Serve cassettes over HTTP, chunk by chunk, at the recorded rhythm or with chaos.
 
@@ -57,12 +67,14 @@ def serve(
     Example:
       chunktape serve cassettes/ --port 0 --split utf8 --delay first:300ms
       chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault cut:2
+      chunktape serve cassettes/gemini_live.yaml --tls .chunktape-tls
     """
     policy = policy_from_options(speed, split, delay, fault, seed)
     rules = MatchRules.build(match_on, ignore)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
     player = CassettePlayer(cassettes, policy, rules)
-    server = ReplayServer(player, host=host, port=port)
+    tls = local_tls(tls_dir) if tls_dir else None
+    server = ReplayServer(player, host=host, port=port, tls=tls)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -74,6 +86,13 @@ def serve(
             server.start()
             count = player.interaction_count
             click.echo(f"chunktape: replaying with {policy.describe()}", err=True)
+            if tls is not None:
+                click.echo(f"chunktape: clients trust the local CA with SSL_CERT_FILE={tls.ca_path}", err=True)
+            sessions = player.session_count
+            if sessions:
+                click.echo(
+                    f"chunktape: {sessions} realtime session{'' if sessions == 1 else 's'} on {server.ws_url}", err=True
+                )
             click.echo(f"chunktape: serving {count} interaction{'' if count == 1 else 's'} on {server.base_url}")
             sys.stdout.flush()
             while not stopping.wait(0.25):

@@ -18,6 +18,7 @@ from chunktape.cassette_file import dumps, load_cassette, loads
 from chunktape.commands.common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import CassetteError
+from chunktape.persist import dumps_items, read_cassette
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, scan_text, secret_values
 
@@ -87,6 +88,8 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
     problems: list[str] = []
     redactor = Redactor(extra_names)
     dumped = dumps(cassette, redact=extra_names)
+    if cassette.sessions and cassette.interactions:  # keep the file's own order of the two kinds
+        dumped = dumps_items(read_cassette(text, cassette.path or "<cassette>").interactions, redact=extra_names)
     expected = Cassette(
         [redactor.interaction(interaction) for interaction in cassette.interactions],
         sessions=[redactor.session(session) for session in cassette.sessions],

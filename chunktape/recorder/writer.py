@@ -27,8 +27,7 @@ from chunktape.cassette import Interaction
 from chunktape.persist import (
     TornTail,
     appendable_end,
-    cassette_of,
-    dumps,
+    dumps_items,
     interaction_text,
     read_cassette,
     stream_cassette,
@@ -91,7 +90,7 @@ class CassetteWriter:
             self._appendable = True
         elif loaded.interactions:
             # another layout (hand-written, flow style...): rewritten once in chunktape's own
-            replace_file(self.path, dumps(cassette_of(loaded.interactions)))
+            replace_file(self.path, dumps_items(loaded.interactions))
             self._appendable = True
         # an empty cassette gets its first interaction by a (small) rewrite
 
@@ -194,7 +193,7 @@ class CassetteWriter:
         written = stream_cassette(self.path)
         if written is None:
             written = read_cassette(read_bytes(self.path), self.path).interactions
-        replace_file(self.path, dumps(cassette_of(written), redact=names))
+        replace_file(self.path, dumps_items(written, redact=names))
 
     def _write(self, text: str) -> None:
         if self._appendable:
