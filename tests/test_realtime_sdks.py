@@ -310,3 +310,23 @@ def test_gemini_cut_2_raises_the_sdks_own_error(
 
 def test_an_in_memory_cassette_of_sessions_needs_no_file() -> None:
     assert Cassette(sessions=[]).sessions == []
+
+
+def test_gemini_mid_turn_1011_is_recorded_and_replayed_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cassette = tmp_path / "gemini-fail.yaml"
+    with FakeRealtime(gemini) as upstream, Recorder(str(cassette), upstream=upstream.base_url) as recorder:
+        assert recorder.tls_ca_path is not None
+        monkeypatch.setenv("SSL_CERT_FILE", recorder.tls_ca_path)
+        with pytest.raises(genai_errors.APIError) as live:
+            asyncio.run(gemini_turn(recorder.base_url.replace("http://", "https://"), prompt="please fail"))
+        (session,) = _wait_for_sessions(cassette, 1)
+    assert session.close is not None
+    assert (session.close.by, session.close.code, session.close.reason) == ("server", 1011, FAIL_CLOSE_REASON)
+    with _replay(cassette, tls_dir=tmp_path / "tls") as server:
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "tls" / "ca.pem"))
+        with pytest.raises(genai_errors.APIError) as replayed:
+            asyncio.run(gemini_turn(server.base_url, prompt="please fail"))
+    assert replayed.value.code == live.value.code == 1011
+    assert FAIL_CLOSE_REASON in str(replayed.value)
