@@ -120,6 +120,7 @@ def test_openai_session_is_stored_readably_with_secrets_redacted(openai_recorded
     assert "type: response.output_audio.delta" in text
     (session,) = load_cassette(str(cassette)).sessions
     assert session.request.path == "/v1/realtime"
+    assert session.request.url.startswith("ws://127.0.0.1:")
     assert {message.frame for message in session.messages} == {"text"}
     assert session.close is not None
     assert session.close.by == "client"

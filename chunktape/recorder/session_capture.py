@@ -6,6 +6,8 @@ upgrade request left for the upstream, on the same clock as the handshake's.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chunktape.recorder.capture import ExchangeCapture
 from chunktape.session import Close, Handshake, Message, Session
 
@@ -42,4 +44,11 @@ class SessionCapture:
         )
         exchange = self._exchange
         handshake = Handshake(exchange.status or 101, exchange.headers, exchange.headers_at_s)
-        return Session(exchange.request, handshake, tuple(self._messages), close)
+        request = replace(exchange.request, url=_websocket_url(exchange.request.url))
+        return Session(request, handshake, tuple(self._messages), close)
+
+
+def _websocket_url(url: str) -> str:
+    """The upgrade request's URL as the client named it: ws:// or wss://, not http(s)://."""
+    scheme, colon, rest = url.partition(":")
+    return {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme) + colon + rest
