@@ -136,7 +136,7 @@ class ChunktapeRecorder:
         self._writer = writer
         self._owns_writer = writer is None
         self._captures: dict[str, ExchangeCapture] = {}
-        self._sessions: dict[str, SessionCapture] = {}
+        self._sessions: dict[str, tuple[SessionCapture, http.HTTPFlow]] = {}
 
     @property
     def writer(self) -> CassetteWriter | None:
@@ -181,9 +181,19 @@ class ChunktapeRecorder:
 
     def done(self) -> None:
         if self._writer is not None:
+            self._save_closed_sessions(self._writer)
             self._writer.close()
             if self._owns_writer:
                 logger.info("%d interactions written to %s", self._writer.recorded, self._writer.path)
+
+    def _save_closed_sessions(self, writer: CassetteWriter) -> None:
+        """Sessions whose close was relayed but whose `websocket_end` had not run yet when the
+        recorder stopped (the client saw the close first): kept, not lost to a race."""
+        for capture, flow in self._sessions.values():
+            data = flow.websocket
+            if data is not None and data.timestamp_end is not None:
+                writer.add(capture.finish(data.close_code, data.close_reason, data.closed_by_client))
+        self._sessions.clear()
 
     # ------------------------------------------------------------ connections
 
@@ -227,7 +237,7 @@ class ChunktapeRecorder:
             if flow.websocket is None:
                 logger.warning("not recorded (protocol upgrade): %s", _shown_url(capture.request.url, self._redactor()))
             else:
-                self._sessions[flow.id] = SessionCapture(capture)
+                self._sessions[flow.id] = (SessionCapture(capture), flow)
             return
         await self._save(capture.finish("complete"))
 
@@ -235,19 +245,18 @@ class ChunktapeRecorder:
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         """Note the message mitmproxy is about to pass on, untouched."""
-        capture = self._sessions.get(flow.id)
-        if capture is None or flow.websocket is None or not flow.websocket.messages:
+        entry = self._sessions.get(flow.id)
+        if entry is None or flow.websocket is None or not flow.websocket.messages:
             return
         message = flow.websocket.messages[-1]
-        capture.on_message(message.from_client, message.is_text, message.content)
+        entry[0].on_message(message.from_client, message.is_text, message.content)
 
     async def websocket_end(self, flow: http.HTTPFlow) -> None:
-        capture = self._sessions.pop(flow.id, None)
-        if capture is None or flow.websocket is None:
+        entry = self._sessions.pop(flow.id, None)
+        if entry is None or flow.websocket is None:
             return
         data = flow.websocket
-        session = capture.finish(data.close_code, data.close_reason, data.closed_by_client)
-        await self._save(session)
+        await self._save(entry[0].finish(data.close_code, data.close_reason, data.closed_by_client))
 
     async def error(self, flow: http.HTTPFlow) -> None:
         capture = self._captures.pop(flow.id, None)
