@@ -20,6 +20,9 @@ boundary inside a UTF-8 character or between CR and LF costs nothing in readabil
 `chunks` is written last on purpose: an interaction cut off mid-write (a crash while
 recording) then never reads as valid, because its chunk sizes no longer add up.
 
+A realtime (WebSocket) session is an item `- session: {...}` of the same list; its schema
+lives in session_schema.py (docs/realtime.md).
+
 Pure: no files, no YAML text. Problems raise `Invalid` with the path of keys to the bad node.
 """
 
