@@ -9,7 +9,7 @@ Data flows one way:
 
 from typing import TYPE_CHECKING
 
-from chunktape.cassette import Cassette, Chunk, Interaction, Request, Response
+from chunktape.cassette import Cassette, Chunk, Close, Handshake, Interaction, Message, Request, Response, Session
 from chunktape.errors import CassetteError, CassetteWarning, ChunktapeError, KnobError, NoMatchError, RecordingError
 from chunktape.knobs import Delay, Fault, ReplayPolicy, Split
 from chunktape.matching import MatchRules
@@ -18,7 +18,6 @@ from chunktape.redaction import Redactor
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.transport import AsyncReplayTransport, ReplayTransport
 from chunktape.schedule import Schedule, Step, build_schedule
-from chunktape.session import Close, Handshake, Message, Session
 
 if TYPE_CHECKING:
     from chunktape.pytest_plugin.assertions import StreamClock, observe

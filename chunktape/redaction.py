@@ -10,9 +10,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from chunktape.cassette import Headers, Interaction, Request, Response
+from chunktape.cassette import Headers, Interaction, Request, Response, Session
 from chunktape.secret_names import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMS, SecretNames, redact_url
-from chunktape.session import Session
 
 __all__ = ["REDACTED", "SECRET_HEADERS", "SECRET_QUERY_PARAMS", "Redactor"]
 

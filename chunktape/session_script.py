@@ -13,8 +13,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chunktape.cassette import Frame, Session
 from chunktape.knobs import ReplayPolicy
-from chunktape.session import Frame, Session
 
 CloseKind = Literal["close", "drop", "await_client"]
 

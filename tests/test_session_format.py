@@ -12,12 +12,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chunktape.cassette import Request
+from chunktape.cassette import Close, Handshake, Message, Request, Session
 from chunktape.cli import cli
 from chunktape.errors import CassetteError
 from chunktape.persist import cassette_of, dumps, load_cassette, loads
 from chunktape.persist.reader import read_document
-from chunktape.session import Close, Handshake, Message, Session
 
 URL = "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 PCM = bytes(range(256)) * 8

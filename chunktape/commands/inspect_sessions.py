@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from chunktape.cassette import Session
 from chunktape.secrets_scan import mask_secrets
-from chunktape.session import Session
 
 _ARROWS = {"client": ">", "server": "<"}
 

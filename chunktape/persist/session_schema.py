@@ -21,8 +21,8 @@ from typing import Any
 
 from chunktape.bodies import BodyFormatError, decode_body
 from chunktape.bodies.json_styles import exact_json
-from chunktape.cassette import Request
-from chunktape.persist.schema import (
+from chunktape.cassette import Close, Handshake, Message, Request, Session
+from chunktape.persist.fields import (
     Invalid,
     Where,
     _check_keys,
@@ -33,7 +33,6 @@ from chunktape.persist.schema import (
     _seconds,
     _seconds_field,
 )
-from chunktape.session import Close, Handshake, Message, Session
 
 _SESSION_KEYS = ("url", "headers", "handshake", "messages", "close")
 _MESSAGE_BODIES = ("json", "text", "base64")

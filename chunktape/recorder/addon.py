@@ -45,14 +45,13 @@ from mitmproxy import ctx, http
 from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
-from chunktape.cassette import Headers, Interaction, Request
+from chunktape.cassette import Headers, Interaction, Request, Session
 from chunktape.errors import ChunktapeError
 from chunktape.recorder.capture import ExchangeCapture
 from chunktape.recorder.session_capture import SessionCapture
 from chunktape.recorder.writer import CassetteWriter, WriterClosed
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, mask_secrets
-from chunktape.session import Session
 
 logger = logging.getLogger("chunktape.recorder")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from chunktape.cassette import Close, Handshake, Message, Session
 from chunktape.recorder.capture import ExchangeCapture
-from chunktape.session import Close, Handshake, Message, Session
 
 ABNORMAL_CLOSURE = 1006
 """What a WebSocket library reports when the connection dropped without a close frame."""

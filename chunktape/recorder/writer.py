@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import ClassVar
 
-from chunktape.cassette import Interaction
+from chunktape.cassette import Interaction, Session
 from chunktape.persist import (
     TornTail,
     appendable_end,
@@ -34,7 +34,6 @@ from chunktape.persist import (
 )
 from chunktape.persist.storage import append_text, check_writable, read_bytes, replace_file, truncate_file
 from chunktape.redaction import Redactor
-from chunktape.session import Session
 
 logger = logging.getLogger("chunktape.recorder")
 

@@ -12,12 +12,11 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
-from chunktape.cassette import Cassette, Interaction, Request
+from chunktape.cassette import Cassette, Interaction, Request, Session
 from chunktape.errors import NoMatchError
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules, describe_request
 from chunktape.schedule import Schedule, build_schedule
-from chunktape.session import Session
 
 _MAX_SCHEDULES = 1024
 

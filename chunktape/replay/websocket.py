@@ -16,13 +16,12 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from chunktape.cassette import Request
+from chunktape.cassette import Frame, Request, Session
 from chunktape.errors import NoMatchError
 from chunktape.knobs import ReplayPolicy
 from chunktape.providers import error_response
 from chunktape.replay.clock import AsyncClock
 from chunktape.replay.player import CassettePlayer
-from chunktape.session import Frame, Session
 from chunktape.session_script import Beat, Script, build_script, message_differences
 
 Scope = MutableMapping[str, Any]
