@@ -31,6 +31,7 @@ SECTIONS = (
     "warmup",
     "session_scale",
     "browser_ui",
+    "realtime",
 )
 
 
@@ -41,6 +42,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         cassette_io,
         fidelity,
         inprocess,
+        realtime,
         recording,
         session_scale,
         throughput,
@@ -67,6 +69,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "warmup": lambda: warmup.run(work, rounds=3 if quick else 10),
         "session_scale": lambda: session_scale.run(work, rounds=2 if quick else 3, samples=8 if quick else 20),
         "browser_ui": lambda: browser_ui.run(work, rounds=3 if quick else 10),
+        "realtime": lambda: realtime.run(work, rounds=5 if quick else 20),
     }
 
 

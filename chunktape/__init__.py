@@ -9,7 +9,7 @@ Data flows one way:
 
 from typing import TYPE_CHECKING
 
-from chunktape.cassette import Cassette, Chunk, Interaction, Request, Response
+from chunktape.cassette import Cassette, Chunk, Close, Handshake, Interaction, Message, Request, Response, Session
 from chunktape.errors import CassetteError, CassetteWarning, ChunktapeError, KnobError, NoMatchError, RecordingError
 from chunktape.knobs import Delay, Fault, ReplayPolicy, Split
 from chunktape.matching import MatchRules
@@ -55,12 +55,15 @@ __all__ = [
     "CassetteWarning",
     "Chunk",
     "ChunktapeError",
+    "Close",
     "Delay",
     "Fault",
     "FilesystemPersister",
+    "Handshake",
     "Interaction",
     "KnobError",
     "MatchRules",
+    "Message",
     "NoMatchError",
     "Recorder",
     "RecordingError",
@@ -71,6 +74,7 @@ __all__ = [
     "Request",
     "Response",
     "Schedule",
+    "Session",
     "Split",
     "Step",
     "StreamClock",

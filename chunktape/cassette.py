@@ -1,7 +1,9 @@
 """The cassette model: what one recorded streaming exchange is, as plain immutable values.
 
 A response keeps its body as the exact chunks the client received, each with the time
-it arrived, so replay can reproduce both the bytes and the rhythm.
+it arrived, so replay can reproduce both the bytes and the rhythm. A realtime session
+(WebSocket: Gemini Live, OpenAI Realtime) is an interaction kind of its own: the handshake,
+every message in both directions with its frame type, bytes and arrival time, then the close.
 """
 
 from __future__ import annotations
@@ -115,12 +117,74 @@ class Interaction:
     response: Response
 
 
+# -- realtime sessions ----------------------------------------------------------
+
+Direction = Literal["client", "server"]
+Frame = Literal["text", "binary"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One WebSocket message, `at_s` seconds after the handshake request was sent."""
+
+    at_s: float
+    sender: Direction
+    frame: Frame
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Close:
+    """How the session ended: the close code (None when the connection just dropped), the
+    reason, who closed first, and when."""
+
+    at_s: float
+    by: Direction
+    code: int | None = 1000
+    reason: str = ""
+
+
+@dataclass(frozen=True, repr=False)
+class Handshake:
+    """The server's answer to the upgrade: normally 101 Switching Protocols."""
+
+    status: int = 101
+    headers: Headers = ()
+    headers_at_s: float = 0.0
+
+    def header(self, name: str) -> str | None:
+        return header_value(self.headers, name)
+
+    def __repr__(self) -> str:
+        names = ", ".join(name for name, _ in self.headers)
+        return f"Handshake({self.status}, headers: [{names}])"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A WebSocket session: the upgrade request, the handshake answer, the messages, the close."""
+
+    request: Request
+    handshake: Handshake
+    messages: tuple[Message, ...] = ()
+    close: Close | None = None
+
+    def server_messages(self) -> tuple[Message, ...]:
+        return tuple(message for message in self.messages if message.sender == "server")
+
+    def client_messages(self) -> tuple[Message, ...]:
+        return tuple(message for message in self.messages if message.sender == "client")
+
+
 @dataclass
 class Cassette:
-    """An ordered list of interactions; identical requests replay in the order recorded."""
+    """An ordered list of interactions; identical requests replay in the order recorded.
+
+    `sessions` holds the realtime (WebSocket) sessions, in the order recorded."""
 
     interactions: list[Interaction] = field(default_factory=list)
     path: str | None = None
+    sessions: list[Session] = field(default_factory=list)
     persister: ClassVar[Persister | None] = None
     """Set by `chunktape/__init__.py` to the YAML files persister."""
 
@@ -130,10 +194,13 @@ class Cassette:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Cassette):
             return NotImplemented
-        return self.interactions == other.interactions
+        return self.interactions == other.interactions and self.sessions == other.sessions
 
-    def append(self, interaction: Interaction) -> None:
-        self.interactions.append(interaction)
+    def append(self, interaction: Interaction | Session) -> None:
+        if isinstance(interaction, Interaction):
+            self.interactions.append(interaction)
+        else:
+            self.sessions.append(interaction)
 
     @classmethod
     def load(cls, path: str, *, persister: Persister | None = None) -> Cassette:

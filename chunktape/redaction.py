@@ -10,7 +10,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from chunktape.cassette import Headers, Interaction, Request, Response
+from chunktape.cassette import Headers, Interaction, Request, Response, Session
 from chunktape.secret_names import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMS, SecretNames, redact_url
 
 __all__ = ["REDACTED", "SECRET_HEADERS", "SECRET_QUERY_PARAMS", "Redactor"]
@@ -68,3 +68,20 @@ class Redactor(SecretNames):
 
     def interaction(self, interaction: Interaction) -> Interaction:
         return Interaction(request=self.request(interaction.request), response=self.response(interaction.response))
+
+    def session(self, session: Session) -> Session:
+        """The handshake's secrets (`?key=`, `x-goog-api-key`, `Authorization`) and named JSON
+        fields of client messages; server messages are stored as they came, like response bodies."""
+        messages = tuple(
+            replace(message, data=self.json_body(message.data)) if message.sender == "client" else message
+            for message in session.messages
+        )
+        return replace(
+            session,
+            request=self.request(session.request),
+            handshake=replace(session.handshake, headers=self.headers(session.handshake.headers)),
+            messages=messages,
+        )
+
+    def item(self, item: Interaction | Session) -> Interaction | Session:
+        return self.interaction(item) if isinstance(item, Interaction) else self.session(item)

@@ -22,6 +22,7 @@ from chunktape.bodies.framing import events as stream_events
 from chunktape.cassette import Cassette, Interaction
 from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, knob_options, policy_from_options
+from chunktape.commands.inspect_sessions import session_report
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
@@ -122,14 +123,21 @@ def render(cassette: Cassette, width: int, glyphs: Glyphs = Glyphs()) -> str:
     """The whole report for one cassette, as text."""
     count = len(cassette)
     title = f"{cassette.path}: {count} interaction{'' if count == 1 else 's'}"
-    if not count:
+    sessions = len(cassette.sessions)
+    if sessions:
+        title += f", {sessions} realtime session{'' if sessions == 1 else 's'}"
+    if not count and not sessions:
         return title
-    parts = [title, "", summary_table(cassette), "", timeline(cassette, width, glyphs)]
+    parts = [title]
+    if count:
+        parts += ["", summary_table(cassette), "", timeline(cassette, width, glyphs)]
     for index, interaction in enumerate(cassette.interactions, start=1):
         parts += ["", chunk_list(index, interaction, width, glyphs)]
         events = event_list(interaction, width, glyphs)
         if events:
             parts.append(events)
+    for index, session in enumerate(cassette.sessions, start=1):
+        parts += ["", session_report(index, session, width, glyphs.more)]
     return "\n".join(parts)
 
 

@@ -17,6 +17,7 @@ from chunktape.commands.common import exits_cleanly, fail, knob_options, policy_
 from chunktape.commands.paths import cassette_paths
 from chunktape.matching import MATCH_FIELDS, MatchRules
 from chunktape.replay.cors import CorsPolicy
+from chunktape.replay.local_tls import local_tls
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.server import ReplayServer
 from chunktape.vocabulary import word
@@ -43,6 +44,14 @@ from chunktape.vocabulary import word
     metavar="[ORIGIN]",
     help=f"{word('cors').help} Bare --cors allows loopback origins; --cors ORIGIN (repeatable) names them, * any.",
 )
+@click.option(
+    "--tls",
+    "tls_dir",
+    default=None,
+    metavar="DIR",
+    help="Serve https:// and wss:// with a local CA and certificate kept in DIR (made there once). "
+    "Trust DIR/ca.pem for the test process only: SSL_CERT_FILE=DIR/ca.pem.",
+)
 @exits_cleanly
 def serve(
     paths: tuple[str, ...],
@@ -57,6 +66,7 @@ def serve(
     match_on: str | None,
     ignore: tuple[str, ...],
     cors: tuple[str, ...],
+    tls_dir: str | None,
 ) -> None:
     """Serve cassettes over HTTP, chunk by chunk, at the recorded rhythm or with chaos.
 
@@ -69,12 +79,14 @@ def serve(
       chunktape serve cassettes/ --port 0 --split utf8 --delay first:300ms
       chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault cut:2
       chunktape serve cassettes/chat_ui.yaml --cors http://localhost:5173
+      chunktape serve cassettes/gemini_live.yaml --tls .chunktape-tls
     """
     policy = policy_from_options(speed, split, delay, fault, seed, resume)
     rules = MatchRules.build(match_on, ignore)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
     player = CassettePlayer(cassettes, policy, rules)
-    server = ReplayServer(player, host=host, port=port, cors=CorsPolicy.parse(cors) if cors else None)
+    tls = local_tls(tls_dir) if tls_dir else None
+    server = ReplayServer(player, host=host, port=port, cors=CorsPolicy.parse(cors) if cors else None, tls=tls)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -88,6 +100,13 @@ def serve(
             click.echo(f"chunktape: replaying with {policy.describe()}", err=True)
             if server.app.root.cors is not None:
                 click.echo(f"chunktape: CORS on for {server.app.root.cors.describe()}", err=True)
+            if tls is not None:
+                click.echo(f"chunktape: clients trust the local CA with SSL_CERT_FILE={tls.ca_path}", err=True)
+            sessions = player.session_count
+            if sessions:
+                click.echo(
+                    f"chunktape: {sessions} realtime session{'' if sessions == 1 else 's'} on {server.ws_url}", err=True
+                )
             click.echo(f"chunktape: serving {count} interaction{'' if count == 1 else 's'} on {server.base_url}")
             sys.stdout.flush()
             while not stopping.wait(0.25):

@@ -18,6 +18,7 @@ from chunktape.cassette_file import dumps, load_cassette, loads
 from chunktape.commands.common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import CassetteError
+from chunktape.persist import dumps_items, read_cassette
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, scan_text, secret_values
 
@@ -67,7 +68,9 @@ def validate(paths: tuple[str, ...], redact: tuple[str, ...]) -> None:
                 worst = max(worst, EXIT_CHECK_FAILED)
             else:
                 count = len(cassette)
-                click.echo(f"ok {path} ({count} interaction{'' if count == 1 else 's'})")
+                sessions = len(cassette.sessions)
+                also = f", {sessions} session{'' if sessions == 1 else 's'}" if sessions else ""
+                click.echo(f"ok {path} ({count} interaction{'' if count == 1 else 's'}{also})")
     sys.exit(worst)
 
 
@@ -85,7 +88,12 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
     problems: list[str] = []
     redactor = Redactor(extra_names)
     dumped = dumps(cassette, redact=extra_names)
-    expected = Cassette([redactor.interaction(interaction) for interaction in cassette.interactions])
+    if cassette.sessions and cassette.interactions:  # keep the file's own order of the two kinds
+        dumped = dumps_items(read_cassette(text, cassette.path or "<cassette>").interactions, redact=extra_names)
+    expected = Cassette(
+        [redactor.interaction(interaction) for interaction in cassette.interactions],
+        sessions=[redactor.session(session) for session in cassette.sessions],
+    )
     # saving gives the file itself: it loaded to `cassette`, so loading the save gives the same
     again = cassette if dumped == text else loads(dumped, cassette.path or "<cassette>")
     in_text = scan_text(text, redactor)
@@ -100,7 +108,10 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
             ),
             min(len(again), len(expected)) + 1,
         )
-        problems.append(f"not byte-exact: saving and loading again changes interaction #{first}")
+        if again.interactions == expected.interactions:
+            problems.append("not byte-exact: saving and loading again changes a session")
+        else:
+            problems.append(f"not byte-exact: saving and loading again changes interaction #{first}")
     elif dumped != text:
         changed = _changed_lines(dumped, text) - {finding.line for finding in in_text}
         if changed:
@@ -160,6 +171,12 @@ def _body_findings(cassette: Cassette, redactor: Redactor, seen: set[str]) -> li
                 if secret not in seen:
                     seen.add(secret)
                     found.append(f"{kind} in the {side} body of interaction #{number} ({mask(secret)})")
+    for number, session in enumerate(cassette.sessions, start=1):
+        for index, message in enumerate(session.messages, start=1):
+            for kind, secret in body_secrets(message.data, redactor):
+                if secret not in seen:
+                    seen.add(secret)
+                    found.append(f"{kind} in message {index} of session #{number} ({mask(secret)})")
     return found
 
 

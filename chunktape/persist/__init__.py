@@ -18,13 +18,14 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from chunktape.cassette import Cassette, Interaction
+from chunktape.cassette import Cassette
 from chunktape.errors import CassetteError, CassetteWarning
 from chunktape.persist.emitter import emit_document, emit_item
 from chunktape.persist.reader import read_document, read_lines
 from chunktape.persist.schema import (
     FORMAT_VERSION,
     Invalid,
+    Item,
     document_head,
     interaction_from,
     interaction_node,
@@ -40,7 +41,9 @@ __all__ = [
     "Loaded",
     "TornTail",
     "appendable_end",
+    "cassette_of",
     "dumps",
+    "dumps_items",
     "interaction_text",
     "load_cassette",
     "loads",
@@ -64,16 +67,29 @@ class TornTail:
 class Loaded:
     """What a cassette file holds: its interactions, and a torn last interaction if any."""
 
-    interactions: list[Interaction] = field(default_factory=list)
+    interactions: list[Item] = field(default_factory=list)
+    """HTTP interactions and realtime sessions, in file order."""
     torn: TornTail | None = None
 
 
-def interaction_text(interaction: Interaction) -> str:
+def cassette_of(items: Iterable[Item], path: str | None = None) -> Cassette:
+    """A cassette holding `items`: HTTP interactions in `interactions`, sessions in `sessions`."""
+    cassette = Cassette(path=path)
+    for item in items:
+        cassette.append(item)
+    return cassette
+
+
+def _items(cassette: Cassette) -> list[Item]:
+    return [*cassette.interactions, *cassette.sessions]
+
+
+def interaction_text(interaction: Item) -> str:
     """One interaction as the YAML item the file holds (already redacted by the caller)."""
     return emit_item(interaction_node(interaction))
 
 
-def _document_text(interactions: Iterable[Interaction]) -> str:
+def _document_text(interactions: Iterable[Item]) -> str:
     items = "".join(interaction_text(interaction) for interaction in interactions)
     head = emit_document(document_head())
     return f"{head}interactions:\n{items}" if items else f"{head}interactions: []\n"
@@ -82,7 +98,14 @@ def _document_text(interactions: Iterable[Interaction]) -> str:
 def dumps(cassette: Cassette, *, redact: Iterable[str] = ()) -> str:
     """The cassette as YAML text, secrets redacted."""
     redactor = Redactor(redact)
-    return _document_text(redactor.interaction(interaction) for interaction in cassette.interactions)
+    return _document_text(redactor.item(item) for item in _items(cassette))
+
+
+def dumps_items(items: Iterable[Item], *, redact: Iterable[str] = ()) -> str:
+    """HTTP interactions and sessions as YAML text in the order given (a file's own order),
+    secrets redacted; `dumps` writes a cassette's HTTP interactions first."""
+    redactor = Redactor(redact)
+    return _document_text(redactor.item(item) for item in items)
 
 
 def save_cassette(cassette: Cassette, path: str, *, redact: Iterable[str] = ()) -> None:
@@ -100,7 +123,7 @@ def _text_of(raw: bytes | str, path: str) -> str:
         raise CassetteError(path, line, "is not UTF-8 text; a cassette is a YAML file written by chunktape") from None
 
 
-def _interactions(text: str, path: str) -> list[Interaction]:
+def _interactions(text: str, path: str) -> list[Item]:
     if _NOT_BLANK.search(text) is None:
         raise CassetteError(path, 1, "is empty; a cassette starts with 'version: 1'")
     document = read_document(text)
@@ -177,18 +200,18 @@ def loads(raw: bytes | str, path: str = "<cassette>") -> Cassette:
             ),
             stacklevel=2,
         )
-    return Cassette(loaded.interactions, path=path)
+    return cassette_of(loaded.interactions, path=path)
 
 
 def load_cassette(path: str) -> Cassette:
     """Read and validate a cassette file; any problem raises CassetteError with `path:line`."""
     loaded = stream_cassette(path)
     if loaded is not None:
-        return Cassette(loaded, path=path)
+        return cassette_of(loaded, path=path)
     return loads(read_bytes(path), path)
 
 
-def stream_cassette(path: str) -> list[Interaction] | None:
+def stream_cassette(path: str) -> list[Item] | None:
     """The interactions of a file in chunktape's own layout, read one at a time (fast, lean);
     None when the file needs the careful path (another layout, or any problem)."""
     try:
@@ -198,14 +221,14 @@ def stream_cassette(path: str) -> list[Interaction] | None:
         return None  # the careful path says why
 
 
-def _stream_interactions(lines: Iterable[bytes]) -> list[Interaction] | None:
+def _stream_interactions(lines: Iterable[bytes]) -> list[Item] | None:
     """The fast path: a file in the layout chunktape writes, one interaction at a time, so
     memory holds the model and one item's text, never the whole file's text or document.
     None for anything else (another layout, any problem): the careful path then reads the
     whole file and reports exactly what is wrong."""
     head: list[str] = []
     item: list[str] | None = None
-    interactions: list[Interaction] = []
+    interactions: list[Item] = []
     try:
         for raw_line in lines:
             if not raw_line.endswith(b"\n"):
@@ -235,7 +258,7 @@ def _stream_interactions(lines: Iterable[bytes]) -> list[Interaction] | None:
     return interactions
 
 
-def _add_item(lines: list[str], interactions: list[Interaction]) -> bool:
+def _add_item(lines: list[str], interactions: list[Item]) -> bool:
     document = read_lines(lines)
     if not isinstance(document, list) or len(document) != 1:
         return False

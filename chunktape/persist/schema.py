@@ -21,23 +21,41 @@ boundary inside a UTF-8 character or between CR and LF costs nothing in readabil
 `chunks` is written last on purpose: an interaction cut off mid-write (a crash while
 recording) then never reads as valid, because its chunk sizes no longer add up.
 
+A realtime (WebSocket) session is an item `- session: {...}` of the same list; its schema
+lives in session_schema.py (docs/realtime.md).
+
 Pure: no files, no YAML text. Problems raise `Invalid` with the path of keys to the bad node.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from chunktape.bodies import BodyFormatError, decode_body, encode_body
-from chunktape.cassette import Chunk, Headers, Interaction, Request, Response
+from chunktape.cassette import Chunk, Interaction, Request, Response, Session
 from chunktape.persist.emitter import FlowMap
+from chunktape.persist.fields import (
+    Invalid as Invalid,  # re-exported: callers take the problem type from here
+)
+from chunktape.persist.fields import (
+    Where as Where,
+)
+from chunktape.persist.fields import (
+    _check_keys,
+    _describe,
+    _field,
+    _headers_from,
+    _headers_node,
+    _seconds,
+    _seconds_field,
+)
+from chunktape.persist.session_schema import session_from, session_node
 
 FORMAT_VERSION = 1
 
-Where = tuple[str | int, ...]
+Item = Interaction | Session
+"""What a cassette's `interactions:` list holds: HTTP exchanges and realtime sessions."""
 
 
 def document_head() -> dict[str, Any]:
@@ -45,18 +63,9 @@ def document_head() -> dict[str, Any]:
     return {"version": FORMAT_VERSION}
 
 
-def _headers_node(headers: Headers) -> dict[str, Any]:
-    node: dict[str, Any] = {}
-    for name, value in headers:
-        if name in node:
-            previous = node[name]
-            node[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            node[name] = value
-    return node
-
-
-def interaction_node(interaction: Interaction) -> dict[str, Any]:
+def interaction_node(interaction: Item) -> dict[str, Any]:
+    if isinstance(interaction, Session):
+        return session_node(interaction)
     request, response = interaction.request, interaction.response
     request_node: dict[str, Any] = {"method": request.method, "url": request.url}
     if request.headers:
@@ -83,41 +92,7 @@ def interaction_node(interaction: Interaction) -> dict[str, Any]:
     return {"request": request_node, "response": response_node}
 
 
-def _seconds(value: float) -> float:
-    return round(float(value), 6)
-
-
-class Invalid(Exception):
-    """A document that is not a valid cassette: `where` is the key path, `problem` says what and how to fix it."""
-
-    def __init__(self, where: Where, problem: str) -> None:
-        super().__init__(problem)
-        self.where = where
-        self.problem = problem
-
-
-def _field(node: Any, key: str, where: Where, kind: type | tuple[type, ...], what: str) -> Any:
-    if key not in node:
-        raise Invalid(where, f"missing field '{key}' ({what})")
-    value = node[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise Invalid((*where, key), f"field '{key}' must be {what}, not {_describe(value)}")
-    return value
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "empty"
-    return f"{type(value).__name__} {value!r}"[:80]
-
-
-def _check_keys(node: dict[str, Any], allowed: tuple[str, ...], where: Where) -> None:
-    for key in node:
-        if key not in allowed:
-            raise Invalid((*where, key), f"unknown field {key!r}; expected one of {', '.join(allowed)}")
-
-
-def interactions_from(document: Any) -> list[Interaction]:
+def interactions_from(document: Any) -> list[Item]:
     if not isinstance(document, dict):
         raise Invalid((), f"a cassette is a mapping with 'version' and 'interactions', not {_describe(document)}")
     if "version" not in document:
@@ -135,9 +110,11 @@ def interactions_from(document: Any) -> list[Interaction]:
     return [interaction_from(item, ("interactions", index)) for index, item in enumerate(items)]
 
 
-def interaction_from(node: Any, where: Where) -> Interaction:
+def interaction_from(node: Any, where: Where) -> Item:
     if not isinstance(node, dict):
         raise Invalid(where, f"an interaction is a mapping with 'request' and 'response', not {_describe(node)}")
+    if "session" in node:
+        return session_from(node, where)
     _check_keys(node, ("request", "response"), where)
     request = _request_from(_field(node, "request", where, dict, "a mapping"), (*where, "request"))
     response = _response_from(_field(node, "response", where, dict, "a mapping"), (*where, "response"))
@@ -145,38 +122,6 @@ def interaction_from(node: Any, where: Where) -> Interaction:
         answer = "a response to HEAD" if request.method.upper() == "HEAD" else f"a {response.status} response"
         raise Invalid((*where, "response", "body"), f"{answer} has no body in HTTP; remove body and chunks")
     return Interaction(request=request, response=response)
-
-
-# what every emitter can put on the wire: a token name; a value of tab, visible ASCII and latin-1
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-
-
-def _headers_from(node: dict[str, Any], where: Where) -> Headers:
-    if "headers" not in node or node["headers"] is None:
-        return ()
-    value = node["headers"]
-    if not isinstance(value, dict):
-        raise Invalid((*where, "headers"), f"field 'headers' must be a mapping of name: value, not {_describe(value)}")
-    pairs: list[tuple[str, str]] = []
-    for name, item in value.items():
-        values = item if isinstance(item, list) else [item]
-        for one in values:
-            if not isinstance(name, str) or not isinstance(one, str):
-                raise Invalid(
-                    (*where, "headers", str(name)),
-                    f"header {name!r} must have a text value (quote numbers), not {_describe(one)}",
-                )
-            if not _HEADER_NAME.fullmatch(name):
-                raise Invalid((*where, "headers", name), f"header name {name!r} is not a valid HTTP header name")
-            if not _HEADER_VALUE.fullmatch(one):  # the value itself is not quoted: it may be a secret
-                raise Invalid(
-                    (*where, "headers", name),
-                    f"header {name!r} holds a line break, a control character or one beyond U+00FF; "
-                    "HTTP cannot send it",
-                )
-            pairs.append((name, one))
-    return tuple(pairs)
 
 
 def _body_from(node: dict[str, Any], where: Where) -> bytes:
@@ -195,17 +140,6 @@ def _request_from(node: dict[str, Any], where: Where) -> Request:
     except ValueError as exc:
         raise Invalid((*where, "url"), f"field 'url' is not a usable URL ({exc})") from None
     return Request(method=method, url=url, headers=_headers_from(node, where), body=_body_from(node, where))
-
-
-def _seconds_field(node: dict[str, Any], key: str, where: Where) -> float:
-    value = _field(node, key, where, (int, float), "a number of seconds")
-    try:
-        seconds = float(value)
-    except OverflowError:  # an int too large for a float
-        seconds = math.inf
-    if not math.isfinite(seconds) or seconds < 0:
-        raise Invalid((*where, key), f"field '{key}' must be a finite time >= 0 in seconds, not {_describe(value)}")
-    return seconds
 
 
 _RESPONSE_KEYS = (

@@ -34,6 +34,7 @@ class ChunktapeFixture:
     """What `def test_x(chunktape)` receives.
 
     - `base_url`: point an SDK or any HTTP client here (replay server or recording proxy).
+    - `ws_url`: the same for WebSocket clients (realtime sessions, docs/realtime.md).
     - `transport()` / `async_transport()`: httpx or httpx2 transports, no sockets in replay.
     - `policy`, `cassette_path`, `record_mode`, `recording`: what this test does.
     - `clock()` / `observe(stream)`: arrival times the client saw, timed from the request.
@@ -96,6 +97,11 @@ class ChunktapeFixture:
                 self.player, fallback_url=fallback, log_misses=False, cors=self.settings.cors
             )
         return self._mounted
+
+    @property
+    def ws_url(self) -> str:
+        """`base_url` for WebSocket clients (realtime sessions): ws://, same mount or proxy."""
+        return "ws" + self.base_url.removeprefix("http")
 
     def transport(self) -> Any:
         """A sync transport for `httpx.Client(transport=...)` or `httpx2.Client(transport=...)`."""

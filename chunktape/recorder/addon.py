@@ -28,6 +28,10 @@ for the client at its last byte, a moment before the write lands). A client that
 mid-stream also leaves a cut recording: replay gives what the upstream had sent by then,
 and a client that stopped reading there never notices the difference. Exchanges still
 open when the recorder stops are not recorded.
+
+WebSocket upgrades (Gemini Live, OpenAI Realtime) are recorded as realtime sessions
+(docs/realtime.md): `websocket_message` notes each whole message with its time as
+mitmproxy passes it on untouched, and `websocket_end` saves the session with its close.
 """
 
 from __future__ import annotations
@@ -41,10 +45,11 @@ from mitmproxy import ctx, http
 from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
-from chunktape.cassette import Headers, Interaction, Request
+from chunktape.cassette import Headers, Interaction, Request, Session
 from chunktape.errors import ChunktapeError
 from chunktape.preflight import is_preflight
 from chunktape.recorder.capture import ExchangeCapture
+from chunktape.recorder.session_capture import SessionCapture
 from chunktape.recorder.writer import CassetteWriter, WriterClosed
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, mask_secrets
@@ -95,7 +100,12 @@ def _shown_url(url: str, redactor: Redactor) -> str:
     return mask_secrets(redactor.url(url))
 
 
-def _describe(interaction: Interaction, redactor: Redactor) -> str:
+def _describe(interaction: Interaction | Session, redactor: Redactor) -> str:
+    if isinstance(interaction, Session):
+        close = interaction.close
+        ending = "dropped" if close is None or close.code is None else f"closed {close.code} by the {close.by}"
+        shown = _shown_url(interaction.request.url, redactor)
+        return f"realtime session {shown} ({len(interaction.messages)} messages, {ending})"
     request, response = interaction.request, interaction.response
     ending = "" if response.ended == "complete" else ", cut"
     shown = _shown_url(request.url, redactor)
@@ -127,6 +137,7 @@ class ChunktapeRecorder:
         self._keep_preflights = keep_preflights
         self._owns_writer = writer is None
         self._captures: dict[str, ExchangeCapture] = {}
+        self._sessions: dict[str, tuple[SessionCapture, http.HTTPFlow]] = {}
 
     @property
     def writer(self) -> CassetteWriter | None:
@@ -178,9 +189,19 @@ class ChunktapeRecorder:
 
     def done(self) -> None:
         if self._writer is not None:
+            self._save_closed_sessions(self._writer)
             self._writer.close()
             if self._owns_writer:
                 logger.info("%d interactions written to %s", self._writer.recorded, self._writer.path)
+
+    def _save_closed_sessions(self, writer: CassetteWriter) -> None:
+        """Sessions whose close was relayed but whose `websocket_end` had not run yet when the
+        recorder stopped (the client saw the close first): kept, not lost to a race."""
+        for capture, flow in self._sessions.values():
+            data = flow.websocket
+            if data is not None and data.timestamp_end is not None:
+                writer.add(capture.finish(data.close_code, data.close_reason, data.closed_by_client))
+        self._sessions.clear()
 
     # ------------------------------------------------------------ connections
 
@@ -228,9 +249,29 @@ class ChunktapeRecorder:
         if capture is None or not capture.has_response_head:
             return
         if capture.status == 101:
-            logger.warning("not recorded (protocol upgrade): %s", _shown_url(capture.request.url, self._redactor()))
+            if flow.websocket is None:
+                logger.warning("not recorded (protocol upgrade): %s", _shown_url(capture.request.url, self._redactor()))
+            else:
+                self._sessions[flow.id] = (SessionCapture(capture), flow)
             return
         await self._save(capture.finish("complete"))
+
+    # ------------------------------------------------------------ realtime sessions
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Note the message mitmproxy is about to pass on, untouched."""
+        entry = self._sessions.get(flow.id)
+        if entry is None or flow.websocket is None or not flow.websocket.messages:
+            return
+        message = flow.websocket.messages[-1]
+        entry[0].on_message(message.from_client, message.is_text, message.content)
+
+    async def websocket_end(self, flow: http.HTTPFlow) -> None:
+        entry = self._sessions.pop(flow.id, None)
+        if entry is None or flow.websocket is None:
+            return
+        data = flow.websocket
+        await self._save(entry[0].finish(data.close_code, data.close_reason, data.closed_by_client))
 
     async def error(self, flow: http.HTTPFlow) -> None:
         capture = self._captures.pop(flow.id, None)
@@ -248,7 +289,7 @@ class ChunktapeRecorder:
             return
         await self._save(capture.finish("cut"), f" ({message})")
 
-    async def _save(self, interaction: Interaction, note: str = "") -> None:
+    async def _save(self, interaction: Interaction | Session, note: str = "") -> None:
         """Wait until it is on disk (off the event loop), so a client that saw the end knows it is kept."""
         if self._writer is None:
             return
@@ -262,7 +303,8 @@ class ChunktapeRecorder:
             return  # the writer has logged why
         else:
             logger.info("recorded %s%s", _describe(interaction, self._redactor()), mask_secrets(note))
-            _warn_of_body_secrets(interaction, self._redactor())
+            if isinstance(interaction, Interaction):
+                _warn_of_body_secrets(interaction, self._redactor())
 
     def _redactor(self) -> Redactor:
         return Redactor(self._writer.redact if self._writer is not None else ())

@@ -23,6 +23,7 @@ class ExchangeCapture:
 
     def __init__(self, request: Request, *, clock: Clock = time.perf_counter) -> None:
         self.request = request
+        self.clock = clock
         self._clock = clock
         self.started = clock()
         self.status: int | None = None

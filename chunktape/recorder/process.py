@@ -102,6 +102,15 @@ class Recorder:
             return None
         return os.path.join(self._confdir, CA_CERT_NAME)
 
+    @property
+    def tls_ca_path(self) -> str | None:
+        """The mitmproxy CA (PEM) behind the certificate clients see when they connect with TLS
+        (https://, wss://) in reverse mode: google-genai's Live client always does. Trust it
+        for the test process only: `SSL_CERT_FILE=<this path>`. None before `start()`."""
+        if self._confdir is None:
+            return None
+        return os.path.join(self._confdir, CA_CERT_NAME)
+
     # ------------------------------------------------------------ lifecycle
 
     def command_line(self) -> list[str]:

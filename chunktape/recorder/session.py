@@ -117,6 +117,8 @@ async def _run(
             url = local_url(settings.host, port)
             if not settings.reverse:
                 logger.info("forward proxy: clients must trust the CA in %s", settings.ca_cert_path)
+            else:  # google-genai's Live client always connects with TLS (wss://)
+                logger.info("clients connecting with TLS (https://, wss://) trust the CA in %s", settings.ca_cert_path)
             announce(f"chunktape: recording to {settings.cassette} on {url}")
             status = await stopper.run(command, command_env(settings, url))
         finally:

@@ -23,8 +23,15 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import ClassVar
 
-from chunktape.cassette import Cassette, Interaction
-from chunktape.persist import TornTail, appendable_end, dumps, interaction_text, read_cassette, stream_cassette
+from chunktape.cassette import Interaction, Session
+from chunktape.persist import (
+    TornTail,
+    appendable_end,
+    dumps_items,
+    interaction_text,
+    read_cassette,
+    stream_cassette,
+)
 from chunktape.persist.storage import append_text, check_writable, read_bytes, replace_file, truncate_file
 from chunktape.redaction import Redactor
 
@@ -86,7 +93,7 @@ class CassetteWriter:
             self._appendable = True
         elif loaded.interactions:
             # another layout (hand-written, flow style...): rewritten once in chunktape's own
-            replace_file(self.path, dumps(Cassette(loaded.interactions)))
+            replace_file(self.path, dumps_items(loaded.interactions))
             self._appendable = True
         # an empty cassette gets its first interaction by a (small) rewrite
 
@@ -118,10 +125,10 @@ class CassetteWriter:
         with self._cond:
             return self._failures
 
-    def add(self, interaction: Interaction) -> Future[None]:
+    def add(self, interaction: Interaction | Session) -> Future[None]:
         """Queue `interaction` (redacted now) for the file; the future resolves once it is on disk."""
         future: Future[None] = Future()
-        stored = Redactor(self._redact).interaction(interaction)
+        stored = Redactor(self._redact).item(interaction)
         with self._cond:
             if self._closing:
                 future.set_exception(WriterClosed("the cassette writer is closed"))
@@ -189,7 +196,7 @@ class CassetteWriter:
         written = stream_cassette(self.path)
         if written is None:
             written = read_cassette(read_bytes(self.path), self.path).interactions
-        replace_file(self.path, dumps(Cassette(written), redact=names))
+        replace_file(self.path, dumps_items(written, redact=names))
 
     def _write(self, text: str) -> None:
         if self._appendable:

@@ -29,6 +29,7 @@ from chunktape.replay.cors import CorsPolicy, cors_gate
 from chunktape.replay.emit import Outcome, Send, emit
 from chunktape.replay.forward import forward, new_client
 from chunktape.replay.player import CassettePlayer
+from chunktape.replay.websocket import deny, play_session
 from chunktape.secrets_scan import mask_secrets
 
 Scope = MutableMapping[str, Any]
@@ -47,7 +48,8 @@ _cutting: contextvars.ContextVar[bool] = contextvars.ContextVar("chunktape_cutti
 
 class _QuietDeliberateCuts(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (_cutting.get() and "without completing response" in record.getMessage())
+        message = record.getMessage()
+        return not (_cutting.get() and ("without completing response" in message or "completing handshake" in message))
 
 
 _filter_lock = threading.Lock()
@@ -96,6 +98,9 @@ class ReplayApp:
             self._client = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._session(scope, receive, send)
+            return
         if scope["type"] != "http":
             return
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
@@ -131,6 +136,27 @@ class ReplayApp:
             outcome = await self._emit_watching_disconnect(emit(schedule, started, send, self._clock), receive)
         if outcome == "cut":
             _cutting.set(True)
+
+    async def _session(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket upgrade: a recorded realtime session, or a 404 before the upgrade."""
+        if (await receive())["type"] != "websocket.connect":
+            return
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        mount, path = self._route(raw_path.decode("latin-1"))
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = path + (f"?{query}" if query else "")
+        request = _to_request({**scope, "method": "GET"}, target, b"")
+        if mount is None or mount.player is None:
+            message = f"nothing is mounted at {path}; use the base URL that ReplayServer.mount() returned"
+            log.warning("%s: %s", mask_secrets(describe_request(request, Redactor())), message)
+            error = {"code": MISS_STATUS, "message": message, "closest": None, "differences": []}
+            await deny(send, MISS_STATUS, {"error": error, "chunktape": "no match"})
+            _cutting.set(True)
+            return
+        if not await play_session(
+            mount.player, request, scope, receive, send, self._clock, log_misses=mount.log_misses
+        ):
+            _cutting.set(True)  # answered with HTTP instead of an upgrade: not an error
 
     def _route(self, path: str) -> tuple[Mount | None, str]:
         if not path.startswith(MOUNT_PREFIX):

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
-from chunktape.cassette import Cassette, Interaction, Request
+from chunktape.cassette import Cassette, Interaction, Request, Session
 from chunktape.errors import NoMatchError
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules, describe_request
@@ -42,6 +42,10 @@ class CassettePlayer:
             for index, interaction in enumerate(cassette.interactions)
         ]
         self._used: set[int] = set()
+        self._session_entries: list[tuple[Cassette, int, Session]] = [
+            (cassette, index, session) for cassette in self.cassettes for index, session in enumerate(cassette.sessions)
+        ]
+        self._used_sessions: set[int] = set()
         self._lock = threading.Lock()
         # keyed by id(): the responses live as long as the player, in _entries
         self._schedules: dict[tuple[int, ReplayPolicy], Schedule] = {}
@@ -80,12 +84,37 @@ class CassettePlayer:
             elif candidates and self.allow_repeats:
                 chosen = candidates[-1]
             else:
-                miss = self._miss(request, exhausted=bool(candidates))
+                miss = self._miss(request, bool(candidates), self._entries, "interaction")
                 self.misses.append(miss)
                 raise miss
             repeat = chosen in self._used
             self._used.add(chosen)
             return self._entries[chosen][2], repeat
+
+    @property
+    def session_count(self) -> int:
+        return len(self._session_entries)
+
+    def find_session(self, request: Request) -> Session:
+        """The realtime session whose handshake matches `request` (path, query minus secrets),
+        in recorded order, the last one repeating; NoMatchError naming the closest if none."""
+        with self._lock:
+            candidates = [
+                position
+                for position, (_, _, session) in enumerate(self._session_entries)
+                if not self.rules.differences(session.request, request)
+            ]
+            fresh = [position for position in candidates if position not in self._used_sessions]
+            if fresh:
+                chosen = fresh[0]
+            elif candidates and self.allow_repeats:
+                chosen = candidates[-1]
+            else:
+                miss = self._miss(request, bool(candidates), self._session_entries, "realtime session")
+                self.misses.append(miss)
+                raise miss
+            self._used_sessions.add(chosen)
+            return self._session_entries[chosen][2]
 
     def play(self, request: Request, policy: ReplayPolicy | None = None) -> Schedule:
         interaction, repeat = self._find(request)
@@ -120,27 +149,32 @@ class CassettePlayer:
     def reset(self) -> None:
         with self._lock:
             self._used.clear()
+            self._used_sessions.clear()
             self.misses.clear()
             self.requested_at.clear()
 
-    def _miss(self, request: Request, exhausted: bool) -> NoMatchError:
+    def _miss(
+        self,
+        request: Request,
+        exhausted: bool,
+        entries: Sequence[tuple[Cassette, int, Interaction | Session]],
+        kind: str,
+    ) -> NoMatchError:
         redactor = self.rules.redactor
         live = describe_request(request, redactor)
         sources = ", ".join(sorted({c.path or "<in memory>" for c in self.cassettes})) or "no cassette"
         if exhausted:
             return NoMatchError(
-                f"{live} was already answered by every matching interaction in {sources}; "
+                f"{live} was already answered by every matching {kind} in {sources}; "
                 "record it again (record mode new_episodes) or allow repeats"
             )
-        if not self._entries:
-            return NoMatchError(
-                f"no recorded interaction matches {live}: {sources} holds no interactions; record it first"
-            )
+        if not entries:
+            return NoMatchError(f"no recorded {kind} matches {live}: {sources} holds no {kind}s; record it first")
         ranked = sorted(
-            self._entries,
+            entries,
             key=lambda entry: len(self.rules.differences(entry[2].request, request)),
         )
-        lines = [f"no recorded interaction matches {live} in {sources}; closest recorded requests:"]
+        lines = [f"no recorded {kind} matches {live} in {sources}; closest recorded requests:"]
         for cassette, index, interaction in ranked[:3]:
             reasons = self.rules.differences(interaction.request, request)
             where = f"{cassette.path or '<in memory>'} #{index + 1}"

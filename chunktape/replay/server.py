@@ -30,6 +30,7 @@ from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
 from chunktape.replay.asgi import MOUNT_PREFIX, Mount, ReplayApp, install_log_filter
 from chunktape.replay.cors import CorsPolicy
+from chunktape.replay.local_tls import LocalTLS
 from chunktape.replay.player import CassettePlayer
 
 _START_TIMEOUT_S = 10.0
@@ -61,10 +62,13 @@ class ReplayServer:
         port: int = 0,
         fallback_url: str | None = None,
         cors: CorsPolicy | str | Iterable[str] | None = None,
+        tls: LocalTLS | None = None,
     ) -> None:
         """`cors`: let pages in a browser read the answers; "on" (loopback origins), "*", or
-        origins like "http://localhost:5173" (see chunktape.replay.cors). Off by default."""
+        origins like "http://localhost:5173" (see chunktape.replay.cors). Off by default.
+        `tls` serves https:// and wss:// with a local identity (see `local_tls`)."""
         self.host = host
+        self.tls = tls
         self.port = port
         self.app = ReplayApp(Mount(player, fallback_url, cors=CorsPolicy.parse(cors)))
         self._server: _Uvicorn | None = None
@@ -86,7 +90,12 @@ class ReplayServer:
         if self._server is None:
             raise ChunktapeError("the replay server is not started; call start() or use it as a context manager")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The root mount for WebSocket clients: ws:// (wss:// with TLS)."""
+        return "ws" + self.base_url.removeprefix("http")
 
     def start(self) -> None:
         """Start serving in a background thread; returns once the socket is listening."""
@@ -105,6 +114,8 @@ class ReplayServer:
             proxy_headers=False,
             timeout_graceful_shutdown=_GRACE_S,
             timeout_keep_alive=30,
+            ssl_certfile=self.tls.cert_path if self.tls else None,
+            ssl_keyfile=self.tls.key_path if self.tls else None,
         )
         self._server = _Uvicorn(config)
         self._thread = threading.Thread(target=self._run, args=(sock,), name="chunktape-replay-server", daemon=True)
@@ -125,6 +136,8 @@ class ReplayServer:
         a server that cannot reach itself (a firewalled address) just starts cold."""
         if self.player is not None:
             self.player.prepare()
+        if self.tls is not None:
+            return  # the warm-up speaks plain HTTP
         with self._lock:
             self.app.mounts = {**self.app.mounts, _WARM_UP_ID: Mount(_warm_up_player())}
         try:

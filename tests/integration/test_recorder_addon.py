@@ -98,3 +98,71 @@ async def test_the_addon_file_loads_as_a_mitmproxy_script() -> None:
     with taddons.context() as tctx:
         module = tctx.script(str(Path(__file__).resolve().parents[2] / "chunktape" / "recorder" / "addon.py"))
         assert [type(addon).__name__ for addon in module.addons] == ["ChunktapeRecorder"]
+
+
+def _upgrade(key: str = "AIzaSyA-secret-in-the-query-0123456789") -> http.HTTPFlow:
+    flow = tflow.twebsocketflow(messages=False)
+    flow.request.path = f"/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key={key}"
+    flow.request.headers["x-goog-api-key"] = key
+    return flow
+
+
+async def _message(
+    addon: ChunktapeRecorder, flow: http.HTTPFlow, from_client: bool, content: bytes, text: bool
+) -> bytes:
+    from mitmproxy import websocket
+    from wsproto.frame_protocol import Opcode
+
+    assert flow.websocket is not None
+    message = websocket.WebSocketMessage(Opcode.TEXT if text else Opcode.BINARY, from_client, content)
+    flow.websocket.messages.append(message)
+    addon.websocket_message(flow)
+    return message.content  # what mitmproxy passes on
+
+
+async def test_a_websocket_session_is_recorded_with_frames_close_and_no_secret(tmp_path: Path) -> None:
+    cassette = tmp_path / "c.yaml"
+    addon = ChunktapeRecorder()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, chunktape_cassette=str(cassette))
+        flow = _upgrade()
+        addon.request(flow)
+        addon.responseheaders(flow)
+        await addon.response(flow)
+        assert await _message(addon, flow, True, b'{"setup":{}}', text=True) == b'{"setup":{}}'
+        assert await _message(addon, flow, False, b'{"setupComplete":{}}', text=False) == b'{"setupComplete":{}}'
+        assert flow.websocket is not None
+        flow.websocket.close_code, flow.websocket.close_reason, flow.websocket.closed_by_client = 1011, "boom", False
+        flow.websocket.timestamp_end = 1.0
+        await addon.websocket_end(flow)
+        addon.done()
+    (session,) = load_cassette(str(cassette)).sessions
+    assert [(m.sender, m.frame, m.data) for m in session.messages] == [
+        ("client", "text", b'{"setup":{}}'),
+        ("server", "binary", b'{"setupComplete":{}}'),
+    ]
+    assert session.close is not None
+    assert (session.close.by, session.close.code, session.close.reason) == ("server", 1011, "boom")
+    assert session.request.url.startswith("ws://")
+    assert "AIzaSy" not in cassette.read_text(encoding="utf-8")
+
+
+async def test_a_session_closed_before_its_end_hook_ran_is_kept_at_shutdown(tmp_path: Path) -> None:
+    cassette = tmp_path / "c.yaml"
+    addon = ChunktapeRecorder()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, chunktape_cassette=str(cassette))
+        closed, still_open = _upgrade(), _upgrade()
+        for flow in (closed, still_open):
+            addon.request(flow)
+            addon.responseheaders(flow)
+            await addon.response(flow)
+            await _message(addon, flow, True, b"hi", text=True)
+        assert closed.websocket is not None
+        assert still_open.websocket is not None
+        still_open.websocket.timestamp_end = None  # mitmproxy's test flow comes already ended
+        closed.websocket.close_code, closed.websocket.closed_by_client, closed.websocket.timestamp_end = 1000, True, 1.0
+        addon.done()  # the recorder stops: websocket_end of `closed` never ran
+    (session,) = load_cassette(str(cassette)).sessions
+    assert session.close is not None
+    assert (session.close.by, session.close.code) == ("client", 1000)

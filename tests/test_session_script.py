@@ -1,0 +1,87 @@
+"""The realtime replay script: causal anchors, knobs, and client-message matching, as plain values."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from chunktape import Cassette, CassettePlayer, Close, Handshake, Message, ReplayPolicy, Request, Session
+from chunktape.knobs import Delay, Fault
+from chunktape.replay.server import ReplayServer
+from chunktape.session_script import FAULT_CLOSE_CODE, build_script, message_differences
+
+SESSION = Session(
+    Request("GET", "ws://h/v1/realtime?model=m"),
+    Handshake(101, (), 0.01),
+    (
+        Message(0.05, "server", "text", b'{"type":"session.created"}'),
+        Message(1.0, "client", "text", b'{"type":"response.create"}'),
+        Message(1.2, "server", "text", b'{"type":"a"}'),
+        Message(1.5, "server", "binary", b'{"type":"b"}'),
+    ),
+    Close(1.6, "server", 1011, "boom"),
+)
+
+
+def test_server_messages_wait_on_the_client_message_they_followed() -> None:
+    script = build_script(SESSION, ReplayPolicy())
+    assert [(beat.after_client, round(beat.wait_s, 6)) for beat in script.beats] == [(0, 0.04), (1, 0.2), (1, 0.5)]
+    assert (script.ending.kind, script.ending.code, script.ending.reason) == ("close", 1011, "boom")
+    assert round(script.ending.wait_s, 6) == 0.6
+
+
+def test_speed_scales_and_speed_0_waits_for_nothing() -> None:
+    assert [beat.wait_s for beat in build_script(SESSION, ReplayPolicy(speed=2)).beats][1] == pytest.approx(0.1)
+    assert all(beat.wait_s == 0 for beat in build_script(SESSION, ReplayPolicy(speed=0)).beats)
+
+
+def test_delay_and_stall_add_waiting_before_their_messages() -> None:
+    policy = ReplayPolicy(delay=Delay.parse("first:300ms"), fault=Fault.parse("stall:1:2s"))
+    extras = [beat.extra_s for beat in build_script(SESSION, policy).beats]
+    assert extras == [pytest.approx(0.3), pytest.approx(2.0), 0.0]
+
+
+def test_cut_closes_with_a_server_error_after_n_server_messages() -> None:
+    script = build_script(SESSION, ReplayPolicy(fault=Fault.parse("cut:2")))
+    assert len(script.beats) == 2
+    assert script.ending.code == FAULT_CLOSE_CODE
+    assert "cut:2" in script.ending.reason
+
+
+def test_a_dropped_connection_and_a_client_close_are_kept() -> None:
+    dropped = Session(SESSION.request, SESSION.handshake, SESSION.messages, Close(1.6, "server", None))
+    assert build_script(dropped, ReplayPolicy()).ending.kind == "drop"
+    by_client = Session(SESSION.request, SESSION.handshake, SESSION.messages, Close(1.6, "client", 1000))
+    assert build_script(by_client, ReplayPolicy()).ending.kind == "await_client"
+
+
+def test_client_json_is_compared_canonically_without_volatile_fields() -> None:
+    recorded = ("text", b'{"type": "response.create", "event_id": "evt_1", "response": {"a": 1}}')
+    assert (
+        message_differences(recorded, ("text", b'{"response":{"a":1},"type":"response.create","event_id":"x"}')) == []
+    )
+    assert message_differences(recorded, ("text", b'{"type":"response.create","response":{"a":2}}')) == [
+        "JSON differs: $.response.a is 2, recorded 1"
+    ]
+    assert message_differences(recorded, ("binary", recorded[1])) == ["frame binary != recorded text"]
+    assert message_differences(("binary", b"\x00"), ("binary", b"\x01")) == ["bytes differ (1 bytes, recorded 1)"]
+
+
+def test_a_recorded_drop_replays_as_a_dropped_connection() -> None:
+    dropped = Session(SESSION.request, SESSION.handshake, SESSION.messages, Close(1.6, "server", None))
+
+    async def run(url: str) -> int | None:
+        async with connect(url, open_timeout=10) as websocket:
+            await asyncio.wait_for(websocket.recv(), 10)
+            await websocket.send('{"type":"response.create"}')
+            received = [await asyncio.wait_for(websocket.recv(), 10) for _ in range(2)]
+            assert received == ['{"type":"a"}', b'{"type":"b"}']
+            with pytest.raises(ConnectionClosed) as caught:
+                await asyncio.wait_for(websocket.recv(), 10)
+            return caught.value.rcvd.code if caught.value.rcvd else None
+
+    with ReplayServer(CassettePlayer([Cassette(sessions=[dropped])], ReplayPolicy(speed=0))) as server:
+        assert asyncio.run(run(server.ws_url + "/v1/realtime?model=m")) is None  # no close frame: 1006
