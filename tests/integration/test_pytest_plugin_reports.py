@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_pytest_plugin import INI, OPENAI_ASK, SDKS, project
 from tests.support.browser import chromium_browser
-from tests.test_pytest_plugin import INI, OPENAI_ASK, SDKS, project
 
 pytest_plugins = ["pytester"]
 _ = SDKS  # imported so pytester's in-process runs reuse the SDK modules

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.realtime import FakeRealtime, openai
-from tests.test_pytest_plugin import ASYNCIO_ONLY, INI
+from tests.integration.test_pytest_plugin import ASYNCIO_ONLY, INI
+from tests.support.fakes.realtime import FakeRealtime, openai
 
 pytest_plugins = ["pytester"]
 

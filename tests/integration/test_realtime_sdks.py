@@ -28,7 +28,7 @@ from chunktape.knobs import Fault
 from chunktape.recorder import Recorder
 from chunktape.replay.local_tls import local_tls
 from chunktape.replay.server import ReplayServer
-from tests.fakes.realtime import (
+from tests.support.fakes.realtime import (
     FAIL_CLOSE_REASON,
     GEMINI_PARTS,
     OPENAI_DELTAS,

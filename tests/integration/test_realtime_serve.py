@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from chunktape import Cassette, Close, Handshake, Message, Request, Session
 from chunktape.persist import save_cassette
-from tests.serving import serving
+from tests.support.serving import serving
 
 pytestmark = pytest.mark.timeout(60)
 WAIT_S = 10.0
