@@ -87,11 +87,26 @@ CLOCK = Word(
     "auto",
 )
 UPSTREAM = Word("upstream", "a URL such as https://api.openai.com", "Where requests go while recording.")
+ENV = Word(
+    "env",
+    "true or false",
+    "Point the SDKs at chunktape through the environment for the test: their base-URL variables "
+    "(OPENAI_BASE_URL, ANTHROPIC_BASE_URL, GOOGLE_GEMINI_BASE_URL, and chunktape_env_vars) at the replay server "
+    "or the recorder, or, recording without an upstream, HTTPS_PROXY/HTTP_PROXY/SSL_CERT_FILE at the recording "
+    "proxy; restored after.",
+    "true",
+)
+ENV_VARS = Word(
+    "env_vars",
+    "NAME or NAME=/path (the path of that SDK's default base URL), one per line",
+    "More base-URL variables the env setting points at chunktape, for other SDKs, e.g. MISTRAL_BASE_URL=/v1.",
+)
+"""ini only: the variables are a property of the project, not of one test."""
 
 SEED_RANDOM_NOTE = "'random' picks a seed per run and prints it in the header."
 """The pytest plugin's extra spelling of `seed`."""
 
-PLUGIN_SETTINGS: tuple[Word, ...] = (*KNOBS, UPSTREAM, *MATCHING, RECORD_MODE, CLOCK)
+PLUGIN_SETTINGS: tuple[Word, ...] = (*KNOBS, UPSTREAM, *MATCHING, RECORD_MODE, CLOCK, ENV)
 """Everything a marker, `chunktape_config` or ini may set, in the order help lists them."""
 
 KNOB_NAMES: tuple[str, ...] = tuple(word.name for word in KNOBS)

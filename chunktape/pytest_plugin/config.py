@@ -69,6 +69,8 @@ class Settings:
     redact: tuple[str, ...]
     clock: ClockMode = "auto"
     """What the in-process transports wait on: auto (the loop's clock when it is a test clock), real, virtual."""
+    env: bool = True
+    """Point the SDKs' base-URL (or proxy) variables at chunktape for the test (environment.py)."""
 
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
@@ -125,6 +127,7 @@ def resolve(
     clock = next((known for known in CLOCK_MODES if known == merged.get("clock", "auto")), None)
     if clock is None:
         raise KnobError(f"unknown clock {merged.get('clock')!r}: use one of {', '.join(CLOCK_MODES)}")
+    env = _flag(merged.get("env", True), "env")
     return Settings(
         cassette_path=cassette_path,
         record_mode=RecordMode(mode),
@@ -133,7 +136,21 @@ def resolve(
         upstream=str(upstream).rstrip("/") if upstream else None,
         redact=redact,
         clock=clock,
+        env=env,
     )
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A yes/no setting from a bool, or from ini text such as true/false."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):
+        return value.strip().lower() in _TRUE
+    raise KnobError(f"bad {what} {value!r}: use True or False (in ini: true or false)")
 
 
 def _seed(value: Any, session_seed: int) -> Any:
@@ -190,7 +207,7 @@ def settings_for(
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact"):
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "env"):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer

@@ -17,7 +17,7 @@ import pytest
 
 from chunktape.errors import ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
-from chunktape.pytest_plugin import virtual_time
+from chunktape.pytest_plugin import environment, virtual_time
 from chunktape.pytest_plugin.config import (
     RANDOM_SEED,
     RECORD_MODES,
@@ -30,7 +30,16 @@ from chunktape.pytest_plugin.config import (
 )
 from chunktape.pytest_plugin.fixture import ChunktapeFixture
 from chunktape.secrets_scan import mask, secret_values
-from chunktape.vocabulary import KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, SEED_RANDOM_NOTE, SETTING_NAMES
+from chunktape.vocabulary import (
+    ENV,
+    ENV_VARS,
+    KNOB_NAMES,
+    KNOBS,
+    MATCHING,
+    RECORD_MODE,
+    SEED_RANDOM_NOTE,
+    SETTING_NAMES,
+)
 
 if TYPE_CHECKING:
     from chunktape.replay.server import ReplayServer
@@ -73,6 +82,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(f"chunktape_{knob.name}", knob.ini_help() + extra, default="")
     for setting in MATCHING:
         parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
+    parser.addini(f"chunktape_{ENV.name}", f"{ENV.ini_help()} {ENV.help}", default="")
+    parser.addini(f"chunktape_{ENV_VARS.name}", f"{ENV_VARS.help} Values: {ENV_VARS.syntax}.", type="linelist")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -91,6 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
     try:
         check_session(config)
+        environment.parse_variables(config.getini("chunktape_env_vars"))
     except KnobError as exc:
         raise pytest.UsageError(f"chunktape: {exc}") from None
 
@@ -264,14 +276,28 @@ def chunktape(
     chunktape_server: ReplayServer,
 ) -> Iterator[ChunktapeFixture]:
     """Replay (or record) this test's cassette: `.base_url`, `.transport()`, `.async_transport()`,
-    `.policy`, `.cassette_path`, `.record_mode`, and `.observe(stream)` to time what the client saw."""
+    `.policy`, `.cassette_path`, `.record_mode`, and `.observe(stream)` to time what the client saw.
+    For the test's duration the SDKs' base-URL variables point here (environment.py; env=False: not)."""
+    handle: ChunktapeFixture | None = None
     try:
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
         handle = ChunktapeFixture.open(settings, chunktape_server)
+        variables = environment.all_variables(environment.parse_variables(request.config.getini("chunktape_env_vars")))
+        changes = environment.changes_for(handle, variables)
     except ChunktapeError as exc:
+        if handle is not None:
+            handle.close()
         raise pytest.fail.Exception(f"chunktape: {exc}", pytrace=False) from None
     request.node.stash[_FIXTURE] = handle
     try:
-        yield handle
+        with environment.changed_environment(changes):
+            yield handle
     finally:
         handle.close()
+
+
+@pytest.fixture(autouse=True)
+def _chunktape_marked(request: pytest.FixtureRequest) -> None:
+    """A test with @pytest.mark.chunktape gets the fixture (and so its environment) without asking."""
+    if "chunktape" not in request.fixturenames and request.node.get_closest_marker("chunktape") is not None:
+        request.getfixturevalue("chunktape")

@@ -21,6 +21,7 @@ from mitmproxy import exceptions, options
 from mitmproxy.master import Master
 
 from chunktape.errors import RecordingError
+from chunktape.proxy_env import apply, proxy_changes
 from chunktape.recorder.addon import ChunktapeRecorder
 from chunktape.recorder.settings import RecordSettings, default_confdir, local_url
 from chunktape.recorder.writer import CassetteWriter
@@ -58,14 +59,7 @@ def command_env(settings: RecordSettings, url: str, base: dict[str, str] | None 
     if settings.reverse:
         env["CHUNKTAPE_BASE_URL"] = url
         return env
-    ca = settings.ca_cert_path
-    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
-        env[name] = url
-    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
-        env[name] = ca
-    for name in ("NO_PROXY", "no_proxy"):
-        env.pop(name, None)
-    return env
+    return apply(proxy_changes(url, settings.ca_cert_path), env)
 
 
 def run_session(

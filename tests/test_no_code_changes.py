@@ -1,0 +1,258 @@
+"""Zero code changes: an app that builds its own SDK clients records and replays under the
+pytest plugin, with nothing but `@pytest.mark.chunktape("app.yaml")` on its test.
+
+The fakes stand in for the providers; the test environment's proxy variables point at a
+dead port, so the fakes are reachable only through chunktape's recorder (which sets its
+own proxy variables for the test). The replay runs with the fakes stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from chunktape import load_cassette
+from chunktape.errors import KnobError
+from chunktape.pytest_plugin.environment import (
+    SDK_VARIABLES,
+    SdkVariable,
+    base_url_changes,
+    changed_environment,
+    parse_variables,
+)
+from tests.fakes.upstream import FakeUpstream
+from tests.fakes.wire import EXCHANGES
+
+pytest_plugins = ["pytester"]
+
+OPENAI, ANTHROPIC, GEMINI = EXCHANGES["openai_chat"], EXCHANGES["anthropic_messages"], EXCHANGES["gemini_stream"]
+DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, so a direct request fails
+
+APP = f"""
+import anthropic
+import openai
+from google import genai
+
+
+def stream_all():
+    \"\"\"The app's own code: every client built here, with no base URL.\"\"\"
+    texts = []
+    chat = openai.OpenAI().chat.completions.create(
+        model={OPENAI.request_json["model"]!r},
+        messages={OPENAI.request_json["messages"]!r},
+        stream=True,
+        stream_options={OPENAI.request_json["stream_options"]!r},
+    )
+    texts.append("".join(c.choices[0].delta.content or "" for c in chat if c.choices))
+    with anthropic.Anthropic().messages.stream(
+        model={ANTHROPIC.request_json["model"]!r},
+        max_tokens={ANTHROPIC.request_json["max_tokens"]!r},
+        messages={ANTHROPIC.request_json["messages"]!r},
+    ) as stream:
+        texts.append("".join(stream.text_stream))
+    client = genai.Client(api_key="gemini-test-key")
+    gemini = client.models.generate_content_stream(
+        model="gemini-2.5-flash", contents={GEMINI.request_json["contents"][0]["parts"][0]["text"]!r}
+    )
+    texts.append("".join(chunk.text or "" for chunk in gemini))
+    return texts
+"""
+
+TEST_APP = f"""
+import pytest
+
+from app import stream_all
+
+
+@pytest.mark.chunktape("app.yaml")
+def test_the_app_streams_from_three_providers():
+    assert stream_all() == {[OPENAI.text, ANTHROPIC.text, GEMINI.text]!r}
+
+
+def test_without_chunktape_the_environment_is_untouched():
+    import os
+    assert os.environ.get("OPENAI_BASE_URL", "").endswith("/v1")
+"""
+
+# Which variables differ from the session's start while each test runs, and after its
+# teardown (the chunktape fixture's included).
+CONFTEST = """
+import json
+import os
+
+import pytest
+
+BEFORE = dict(os.environ)
+
+
+def changed():
+    names = set(BEFORE) | set(os.environ)
+    return sorted(k for k in names if BEFORE.get(k) != os.environ.get(k) and k != "PYTEST_CURRENT_TEST")
+
+
+def note(item, when):
+    with open("env-changes.jsonl", "a") as out:
+        out.write(json.dumps({"test": item.name, "when": when, "changed": changed()}) + "\\n")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    note(item, "during")
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    result = yield
+    note(item, "after")
+    return result
+"""
+
+
+@pytest.fixture
+def provider_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUpstream]:
+    """The fakes, named by the SDKs' own variables (as a gateway would be), reachable only
+    through a proxy: the configured one is dead."""
+    with FakeUpstream(speed=0) as upstream:
+        monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url + "/v1")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", upstream.base_url)
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", upstream.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-secret")
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-secret")
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            monkeypatch.setenv(name, DEAD_PROXY)
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "SSL_CERT_FILE"):
+            monkeypatch.delenv(name, raising=False)
+        yield upstream
+
+
+def _environment_changes(pytester: pytest.Pytester) -> dict[tuple[str, str], list[str]]:
+    """(test name, "during" or "after") -> the variables that differed from the session's start."""
+    path = pytester.path / "env-changes.jsonl"
+    notes = [json.loads(line) for line in path.read_text().splitlines()]
+    path.unlink()
+    return {(note["test"], note["when"]): note["changed"] for note in notes}
+
+
+APP_TEST, PLAIN_TEST = (
+    "test_the_app_streams_from_three_providers",
+    "test_without_chunktape_the_environment_is_untouched",
+)
+PROXY_AND_CA = [
+    "CURL_CA_BUNDLE", "HTTPS_PROXY", "HTTP_PROXY", "NODE_EXTRA_CA_CERTS", "NODE_USE_ENV_PROXY",
+    "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "http_proxy", "https_proxy",
+]  # fmt: skip
+SDK_AND_BYPASS = ["ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "NO_PROXY", "OPENAI_BASE_URL", "no_proxy"]
+
+
+def test_an_app_that_builds_its_own_clients_records_and_replays_with_only_the_marker(
+    pytester: pytest.Pytester, provider_environment: FakeUpstream
+) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider -p no:randomly\n")
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(app=APP, test_app=TEST_APP)
+    upstream = provider_environment
+
+    recorded = pytester.runpytest_subprocess("--chunktape-record-mode=once", timeout=120)
+    recorded.assert_outcomes(passed=2)
+    assert len(upstream.requests) == 3  # each provider once, through the recorder
+    cassette = load_cassette(str(pytester.path / "cassettes" / "app.yaml"))
+    urls = [interaction.request.url for interaction in cassette.interactions]
+    assert len(urls) == 3
+    assert all(url.startswith(upstream.base_url + "/") for url in urls), urls
+    assert _environment_changes(pytester) == {
+        (APP_TEST, "during"): PROXY_AND_CA,  # recording: everything through the forward proxy
+        (APP_TEST, "after"): [],
+        (PLAIN_TEST, "during"): [],
+        (PLAIN_TEST, "after"): [],
+    }
+
+    upstream.stop()
+    replayed = pytester.runpytest_subprocess(timeout=120)
+    replayed.assert_outcomes(passed=2)
+    assert len(upstream.requests) == 3  # nothing more reached the (stopped) fakes
+    assert _environment_changes(pytester) == {
+        (APP_TEST, "during"): SDK_AND_BYPASS,  # replaying: the SDKs at the replay server, off the proxy
+        (APP_TEST, "after"): [],
+        (PLAIN_TEST, "during"): [],
+        (PLAIN_TEST, "after"): [],
+    }
+
+
+def test_env_false_leaves_the_sdk_variables_alone(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://gateway.example/openai/v1")
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\nchunktape_env_vars = MISTRAL_BASE_URL=/v1\n")
+    pytester.makepyfile(
+        test_env="""
+        import os
+        import pytest
+
+        @pytest.mark.chunktape("c.yaml")
+        def test_pointed(chunktape):
+            assert os.environ["OPENAI_BASE_URL"] == chunktape.base_url + "/openai/v1"
+            assert os.environ["ANTHROPIC_BASE_URL"] == chunktape.base_url
+            assert os.environ["MISTRAL_BASE_URL"] == chunktape.base_url + "/v1"
+
+        @pytest.mark.chunktape("c.yaml", env=False)
+        def test_not_pointed(chunktape):
+            assert os.environ["OPENAI_BASE_URL"] == "https://gateway.example/openai/v1"
+            assert "MISTRAL_BASE_URL" not in os.environ
+        """
+    )
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "c.yaml").write_text("version: 1\ninteractions: []\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)
+    assert os.environ["OPENAI_BASE_URL"] == "https://gateway.example/openai/v1"
+    assert "MISTRAL_BASE_URL" not in os.environ
+
+
+# ---------------------------------------------------------------- the pure parts
+
+
+def test_each_variable_keeps_its_own_path_under_chunktape() -> None:
+    changes = base_url_changes("http://127.0.0.1:5/_chunktape/ab", SDK_VARIABLES, {})
+    assert changes == {
+        "OPENAI_BASE_URL": "http://127.0.0.1:5/_chunktape/ab/v1",
+        "ANTHROPIC_BASE_URL": "http://127.0.0.1:5/_chunktape/ab",
+        "GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:5/_chunktape/ab",
+    }
+    gateway = base_url_changes("http://h:1", SDK_VARIABLES, {"OPENAI_BASE_URL": "https://gw.example/oa/v2/"})
+    assert gateway["OPENAI_BASE_URL"] == "http://h:1/oa/v2"
+
+
+def test_a_configured_proxy_is_bypassed_for_chunktape_only() -> None:
+    environ = {"HTTPS_PROXY": "http://corp:3128", "NO_PROXY": "internal.example"}
+    changes = base_url_changes("http://127.0.0.1:5", (), environ)
+    assert changes == {"NO_PROXY": "internal.example,127.0.0.1", "no_proxy": "127.0.0.1"}
+    assert base_url_changes("http://127.0.0.1:5", (), {}) == {}  # no proxy: nothing to bypass
+
+
+def test_the_environment_is_put_back_even_when_the_test_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHUNKTAPE_T_KEPT", "old")
+    monkeypatch.delenv("CHUNKTAPE_T_NEW", raising=False)
+    seen: list[tuple[str | None, str | None]] = []
+
+    def failing_test() -> None:
+        with changed_environment({"CHUNKTAPE_T_KEPT": None, "CHUNKTAPE_T_NEW": "x"}):
+            seen.append((os.environ.get("CHUNKTAPE_T_KEPT"), os.environ.get("CHUNKTAPE_T_NEW")))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        failing_test()
+    assert seen == [(None, "x")]
+    assert os.environ["CHUNKTAPE_T_KEPT"] == "old"
+    assert "CHUNKTAPE_T_NEW" not in os.environ
+
+
+def test_extra_variables_are_read_from_ini_lines() -> None:
+    assert parse_variables(["MISTRAL_BASE_URL=/v1", "COHERE_BASE_URL  GROQ_BASE_URL=/openai/v1"]) == (
+        SdkVariable("MISTRAL_BASE_URL", "/v1"),
+        SdkVariable("COHERE_BASE_URL"),
+        SdkVariable("GROQ_BASE_URL", "/openai/v1"),
+    )
+    with pytest.raises(KnobError, match=r"chunktape_env_vars: bad entry 'MISTRAL_BASE_URL=v1'; write NAME"):
+        parse_variables(["MISTRAL_BASE_URL=v1"])
