@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from mitmproxy import addons as mitmproxy_addons
@@ -194,6 +194,23 @@ def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict[str, Any]
     if isinstance(context.get("exception"), asyncio.CancelledError):
         return
     loop.default_exception_handler(context)
+
+
+@contextlib.asynccontextmanager
+async def command_runner() -> AsyncIterator[_Stopper]:
+    """Stops cleanly on SIGINT/SIGTERM while the block runs; `await runner.run(command, env)`
+    waits for the signal or runs `command` (passing the signal on) and gives its exit status.
+    Shared with `chunktape serve --proxy`."""
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_cancellation)
+    runner = _Stopper()
+    for signum in _STOP_SIGNALS:
+        loop.add_signal_handler(signum, runner.on_signal, signum)
+    try:
+        yield runner
+    finally:
+        for signum in _STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
 
 
 def _from_the_terminal(signum: int) -> bool:
