@@ -20,11 +20,31 @@ from pathlib import Path
 from bench.common import BENCH, machine, raise_fd_limit
 from bench.report import TARGET_COLUMNS, Section, markdown_table, target_rows, text_table
 
-SECTIONS = ("fidelity", "recording", "throughput", "inprocess", "cassette_io", "body_formats", "virtual_time", "warmup")
+SECTIONS = (
+    "fidelity",
+    "recording",
+    "throughput",
+    "inprocess",
+    "cassette_io",
+    "body_formats",
+    "virtual_time",
+    "warmup",
+    "proxy_replay",
+)
 
 
 def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
-    from bench import body_formats, cassette_io, fidelity, inprocess, recording, throughput, virtual_time, warmup
+    from bench import (
+        body_formats,
+        cassette_io,
+        fidelity,
+        inprocess,
+        proxy_replay,
+        recording,
+        throughput,
+        virtual_time,
+        warmup,
+    )
 
     return {
         "fidelity": lambda: fidelity.run(work, rounds=2 if quick else 4),
@@ -43,6 +63,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
             work, rounds=3 if quick else 10, real_duration_s=10.0 if quick else 60.0
         ),
         "warmup": lambda: warmup.run(work, rounds=3 if quick else 10),
+        "proxy_replay": lambda: proxy_replay.run(work, rounds=3 if quick else 10),
     }
 
 

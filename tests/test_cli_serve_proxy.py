@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from chunktape import load_cassette
+from chunktape import Cassette, Chunk, Interaction, Request, Response, load_cassette, save_cassette
 from tests.fakes.upstream import FakeUpstream
 from tests.fakes.wire import EXCHANGES
 from tests.recorder_helpers import record_env
@@ -26,6 +28,7 @@ ANTHROPIC = EXCHANGES["anthropic_messages"]
 # The program under test: it builds its client with no base URL and knows nothing of chunktape.
 TOOL = f"""
 import sys
+import time
 from openai import OpenAI
 
 stream = OpenAI().chat.completions.create(
@@ -153,8 +156,8 @@ def test_a_miss_answers_the_404_diff_and_never_the_network(
     monkeypatch.setenv("CHUNKTAPE_MITMPROXY_CONFDIR", str(tmp_path / "mitmproxy"))
     with serving(str(cassette), "--proxy", "--port", "0") as served:
         proxy_url = served.line.split()[-1]
-        ca = tmp_path / "mitmproxy" / "mitmproxy-ca-cert.pem"
-        with httpx.Client(proxy=proxy_url, verify=str(ca)) as client:  # HTTPS through the local CA
+        ca = ssl.create_default_context(cafile=str(tmp_path / "mitmproxy" / "mitmproxy-ca-cert.pem"))
+        with httpx.Client(proxy=proxy_url, verify=ca) as client:  # HTTPS through the local CA
             miss = client.post(tls_upstream.url(ANTHROPIC), json={"model": "not-recorded"})
             hit = client.post("https://api.openai.com/v1/chat/completions", json=OPENAI.request_json)
     assert miss.status_code == 404
@@ -232,3 +235,27 @@ def test_a_command_without_proxy_is_refused(tmp_path: Path) -> None:
         == "chunktape: error: -- COMMAND needs --proxy (the command reaches the cassettes through HTTPS_PROXY)\n"
     )
     del tmp_path
+
+
+def _two_chunk_cassette(path: Path, gap_s: float) -> None:
+    request = Request(
+        "POST", "https://api.openai.com/v1/chat/completions", (("content-type", "application/json"),), b"{}"
+    )
+    chunks = (Chunk(at_s=0.01, data=b"data: one\n\n"), Chunk(at_s=0.01 + gap_s, data=b"data: two\n\n"))
+    response = Response(200, (("content-type", "text/event-stream"),), 0.005, chunks)
+    save_cassette(Cassette([Interaction(request, response)]), str(path))
+
+
+def test_chunks_keep_their_recorded_gap_through_the_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cassette = tmp_path / "gap.yaml"
+    _two_chunk_cassette(cassette, gap_s=0.4)
+    monkeypatch.setenv("CHUNKTAPE_MITMPROXY_CONFDIR", str(tmp_path / "mitmproxy"))
+    with serving(str(cassette), "--proxy") as served:
+        ca = ssl.create_default_context(cafile=str(tmp_path / "mitmproxy" / "mitmproxy-ca-cert.pem"))
+        with (
+            httpx.Client(proxy=served.line.split()[-1], verify=ca) as client,
+            client.stream("POST", "https://api.openai.com/v1/chat/completions", content=b"{}") as response,
+        ):
+            arrivals = [(time.monotonic(), piece) for piece in response.iter_raw()]
+    assert [piece for _, piece in arrivals] == [b"data: one\n\n", b"data: two\n\n"]  # not merged
+    assert arrivals[1][0] - arrivals[0][0] >= 0.35  # the recorded gap is kept (never shortened)
