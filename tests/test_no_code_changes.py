@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,8 @@ from tests.fakes.upstream import FakeUpstream
 from tests.fakes.wire import EXCHANGES
 
 pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
 
 OPENAI, ANTHROPIC, GEMINI = EXCHANGES["openai_chat"], EXCHANGES["anthropic_messages"], EXCHANGES["gemini_stream"]
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, so a direct request fails
@@ -82,6 +86,7 @@ def test_without_chunktape_the_environment_is_untouched():
 CONFTEST = """
 import json
 import os
+import shutil
 
 import pytest
 
@@ -256,3 +261,62 @@ def test_extra_variables_are_read_from_ini_lines() -> None:
     )
     with pytest.raises(KnobError, match=r"chunktape_env_vars: bad entry 'MISTRAL_BASE_URL=v1'; write NAME"):
         parse_variables(["MISTRAL_BASE_URL=v1"])
+
+
+# A client built at import time: it read its base URL before any test began.
+EARLY_APP = """
+import openai
+
+CLIENT = openai.OpenAI(api_key="sk-test-not-secret", max_retries=0)
+
+
+def ask(prompt):
+    stream = CLIENT.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": prompt}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+"""
+
+EARLY_TEST = f"""
+import httpx
+import httpx2
+import pytest
+
+from early_app import ask
+
+ORIGINAL = (httpx.HTTPTransport.handle_request, httpx2.HTTPTransport.handle_request,
+            httpx2.AsyncHTTPTransport.handle_async_request)
+
+
+@pytest.mark.chunktape("openai_chat.yaml")
+def test_the_environment_cannot_reach_a_client_built_at_import_time():
+    with pytest.raises(Exception):  # it goes to api.openai.com, which the sandbox cannot reach
+        ask({OPENAI.request_json["messages"][0]["content"]!r})
+
+
+@pytest.mark.chunktape("openai_chat.yaml")
+def test_the_escape_hatch_reaches_it(chunktape_route_httpx):
+    assert ask({OPENAI.request_json["messages"][0]["content"]!r}) == {OPENAI.text!r}
+
+
+def test_the_transports_are_put_back_after_the_test():
+    assert (httpx.HTTPTransport.handle_request, httpx2.HTTPTransport.handle_request,
+            httpx2.AsyncHTTPTransport.handle_async_request) == ORIGINAL
+"""
+
+
+def test_a_client_built_before_the_test_is_reached_only_by_the_escape_hatch(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_BASE_URL", "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", DEAD_PROXY)  # api.openai.com stays out of reach, quickly
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider -p no:randomly\n")
+    (pytester.path / "cassettes").mkdir()
+    shutil.copy(ROOT / "cassettes" / "openai_chat.yaml", pytester.path / "cassettes" / "openai_chat.yaml")
+    pytester.makepyfile(early_app=EARLY_APP, test_early=EARLY_TEST)
+    result = pytester.runpytest_subprocess(timeout=120)
+    result.assert_outcomes(passed=3)

@@ -17,7 +17,7 @@ import pytest
 
 from chunktape.errors import ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
-from chunktape.pytest_plugin import environment, virtual_time
+from chunktape.pytest_plugin import environment, route_httpx, virtual_time
 from chunktape.pytest_plugin.config import (
     RANDOM_SEED,
     RECORD_MODES,
@@ -294,6 +294,15 @@ def chunktape(
             yield handle
     finally:
         handle.close()
+
+
+@pytest.fixture
+def chunktape_route_httpx(chunktape: ChunktapeFixture) -> Iterator[ChunktapeFixture]:
+    """The escape hatch for a client built before the test began (at import time), which the
+    environment cannot reach: for this test only, every httpx/httpx2 transport of the process
+    answers from the cassette (or records through chunktape); put back after the test."""
+    with route_httpx.routed(chunktape):
+        yield chunktape
 
 
 @pytest.fixture(autouse=True)
