@@ -160,10 +160,13 @@ def test_a_miss_answers_the_404_diff_and_never_the_network(
         with httpx.Client(proxy=proxy_url, verify=ca) as client:  # HTTPS through the local CA
             miss = client.post(tls_upstream.url(ANTHROPIC), json={"model": "not-recorded"})
             hit = client.post("https://api.openai.com/v1/chat/completions", json=OPENAI.request_json)
+            elsewhere = client.post("https://api.elsewhere.test/v1/chat/completions", json=OPENAI.request_json)
     assert miss.status_code == 404
     assert "closest" in miss.text
     assert tls_upstream.requests == []  # the upstream was running, and never asked
     assert hit.status_code == 200
+    assert elsewhere.status_code == 404  # the proxy answers by absolute URL: the host counts
+    assert "host api.elsewhere.test != recorded api.openai.com" in elsewhere.text
     assert hit.text.count("data: ") >= 3
 
 

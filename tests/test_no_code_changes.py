@@ -18,6 +18,7 @@ import pytest
 
 from chunktape import load_cassette
 from chunktape.errors import KnobError
+from chunktape.pytest_plugin.config import resolve
 from chunktape.pytest_plugin.environment import (
     SDK_VARIABLES,
     SdkVariable,
@@ -320,3 +321,13 @@ def test_a_client_built_before_the_test_is_reached_only_by_the_escape_hatch(
     pytester.makepyfile(early_app=EARLY_APP, test_early=EARLY_TEST)
     result = pytester.runpytest_subprocess(timeout=120)
     result.assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), ("false", False), (" On ", True)])
+def test_env_is_a_yes_or_no_setting(value: object, expected: bool) -> None:
+    assert resolve("c.yaml", [{"env": value}], session_seed=1).env is expected
+
+
+def test_a_bad_env_value_says_how_to_write_it() -> None:
+    with pytest.raises(KnobError, match=r"bad env 'maybe': use True or False \(in ini: true or false\)"):
+        resolve("c.yaml", [{"env": "maybe"}], session_seed=1)

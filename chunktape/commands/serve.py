@@ -16,7 +16,7 @@ from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, fail, knob_options, policy_from_options
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import ChunktapeError
-from chunktape.matching import MATCH_FIELDS, MatchRules
+from chunktape.matching import DEFAULT_MATCH_ON, MATCH_FIELDS, MatchRules
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.server import ReplayServer
 from chunktape.vocabulary import word
@@ -53,8 +53,8 @@ _COMMAND = "chunktape.serve.command"
     "--proxy",
     is_flag=True,
     help="Serve as a forward proxy that answers by absolute URL (HTTPS through chunktape's local CA, "
-    "as record's forward mode); with -- COMMAND, run it with HTTPS_PROXY, HTTP_PROXY and SSL_CERT_FILE set "
-    "and exit with its status.",
+    "as record's forward mode; --match-on then also defaults to host); with -- COMMAND, run it with "
+    "HTTPS_PROXY, HTTP_PROXY and SSL_CERT_FILE set and exit with its status.",
 )
 @exits_cleanly
 def serve(
@@ -90,6 +90,8 @@ def serve(
     if command and not proxy:
         fail("-- COMMAND needs --proxy (the command reaches the cassettes through HTTPS_PROXY)")
     policy = policy_from_options(speed, split, delay, fault, seed)
+    if proxy and match_on is None:  # a proxy sees absolute URLs: the host is part of what was asked
+        match_on = ",".join(("host", *DEFAULT_MATCH_ON))
     rules = MatchRules.build(match_on, ignore)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
     player = CassettePlayer(cassettes, policy, rules)
