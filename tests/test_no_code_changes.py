@@ -331,3 +331,27 @@ def test_env_is_a_yes_or_no_setting(value: object, expected: bool) -> None:
 def test_a_bad_env_value_says_how_to_write_it() -> None:
     with pytest.raises(KnobError, match=r"bad env 'maybe': use True or False \(in ini: true or false\)"):
         resolve("c.yaml", [{"env": "maybe"}], session_seed=1)
+
+
+def test_env_can_be_turned_off_for_every_test_in_ini(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\nchunktape_env = false\n")
+    pytester.makepyfile(
+        test_off="""
+        import os
+        import pytest
+
+        @pytest.mark.chunktape("c.yaml")
+        def test_left_alone(chunktape):
+            assert "ANTHROPIC_BASE_URL" not in os.environ
+
+        @pytest.mark.chunktape("c.yaml", env=True)
+        def test_the_marker_wins(chunktape):
+            assert os.environ["ANTHROPIC_BASE_URL"] == chunktape.base_url
+        """
+    )
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "c.yaml").write_text("version: 1\ninteractions: []\n")
+    pytester.runpytest().assert_outcomes(passed=2)
