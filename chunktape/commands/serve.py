@@ -32,12 +32,15 @@ class _ThenCommand(click.Command):
             args = args[:split]
         return super().parse_args(ctx, args)
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[-- COMMAND ARGS...]"]
+
 
 _COMMAND = "chunktape.serve.command"
 
 
 @click.command(cls=_ThenCommand)
-@click.argument("paths", nargs=-1, required=True, metavar="PATH... [-- COMMAND ARGS...]")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), show_default=True, help="Port; 0 picks a free one.")
 @knob_options
