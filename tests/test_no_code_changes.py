@@ -269,6 +269,17 @@ EARLY_APP = """
 import openai
 
 CLIENT = openai.OpenAI(api_key="sk-test-not-secret", max_retries=0)
+ASYNC_CLIENT = openai.AsyncOpenAI(api_key="sk-test-not-secret", max_retries=0)
+
+
+async def ask_async(prompt):
+    stream = await ASYNC_CLIENT.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": prompt}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
 
 def ask(prompt):
@@ -286,7 +297,7 @@ import httpx
 import httpx2
 import pytest
 
-from early_app import ask
+from early_app import ask, ask_async
 
 ORIGINAL = (httpx.HTTPTransport.handle_request, httpx2.HTTPTransport.handle_request,
             httpx2.AsyncHTTPTransport.handle_async_request)
@@ -301,6 +312,13 @@ def test_the_environment_cannot_reach_a_client_built_at_import_time():
 @pytest.mark.chunktape("openai_chat.yaml")
 def test_the_escape_hatch_reaches_it(chunktape_route_httpx):
     assert ask({OPENAI.request_json["messages"][0]["content"]!r}) == {OPENAI.text!r}
+
+
+@pytest.mark.chunktape("openai_chat.yaml")
+def test_the_escape_hatch_reaches_an_async_client_too(chunktape_route_httpx):
+    import asyncio
+
+    assert asyncio.run(ask_async({OPENAI.request_json["messages"][0]["content"]!r})) == {OPENAI.text!r}
 
 
 def test_the_transports_are_put_back_after_the_test():
@@ -320,7 +338,32 @@ def test_a_client_built_before_the_test_is_reached_only_by_the_escape_hatch(
     shutil.copy(ROOT / "cassettes" / "openai_chat.yaml", pytester.path / "cassettes" / "openai_chat.yaml")
     pytester.makepyfile(early_app=EARLY_APP, test_early=EARLY_TEST)
     result = pytester.runpytest_subprocess(timeout=120)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
+
+
+RECORDING_EARLY_TEST = f"""
+import pytest
+
+from early_app import ask
+
+
+@pytest.mark.chunktape("early.yaml")
+def test_records_and_replays_the_module_client(chunktape_route_httpx):
+    assert ask({OPENAI.request_json["messages"][0]["content"]!r}) == {OPENAI.text!r}
+"""
+
+
+def test_the_escape_hatch_records_a_client_built_before_the_test_too(
+    pytester: pytest.Pytester, provider_environment: FakeUpstream
+) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider -p no:randomly\n")
+    pytester.makepyfile(early_app=EARLY_APP, test_early=RECORDING_EARLY_TEST)
+    pytester.runpytest_subprocess("--chunktape-record-mode=once", timeout=120).assert_outcomes(passed=1)
+    [interaction] = load_cassette(str(pytester.path / "cassettes" / "early.yaml")).interactions
+    assert interaction.request.url == provider_environment.url(OPENAI)  # through the forward recorder
+    provider_environment.stop()
+    pytester.runpytest_subprocess(timeout=120).assert_outcomes(passed=1)
+    assert len(provider_environment.requests) == 1
 
 
 @pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), ("false", False), (" On ", True)])

@@ -36,6 +36,8 @@ class ChunktapeFixture:
     - `base_url`: point an SDK or any HTTP client here (replay server or recording proxy).
     - `transport()` / `async_transport()`: httpx or httpx2 transports, no sockets in replay.
     - `policy`, `cassette_path`, `record_mode`, `recording`: what this test does.
+    - `forward`, `proxy_url`, `ca_cert_path`: recording without an upstream, through a forward
+      proxy (the environment points at it; see environment.py).
     - `clock()` / `observe(stream)`: arrival times the client saw, timed from the request.
     """
 
