@@ -398,3 +398,11 @@ def test_env_can_be_turned_off_for_every_test_in_ini(
     (pytester.path / "cassettes").mkdir()
     (pytester.path / "cassettes" / "c.yaml").write_text("version: 1\ninteractions: []\n")
     pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_a_bad_ini_variable_stops_the_run_with_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nchunktape_env_vars = MISTRAL_BASE_URL=v1\n")
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*chunktape: chunktape_env_vars: bad entry 'MISTRAL_BASE_URL=v1'; write NAME*"])

@@ -29,8 +29,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import pytest
+
 from chunktape.errors import KnobError
 from chunktape.proxy_env import bypass_changes, proxy_changes
+from chunktape.vocabulary import ENV, ENV_VARS
 
 if TYPE_CHECKING:
     from chunktape.pytest_plugin.fixture import ChunktapeFixture
@@ -69,6 +72,17 @@ def parse_variables(lines: Iterable[str], where: str = "chunktape_env_vars") -> 
                 raise KnobError(f"{where}: bad entry {entry!r}; write NAME or NAME=/path, e.g. MISTRAL_BASE_URL=/v1")
             found.append(SdkVariable(match["name"], match["path"] or ""))
     return tuple(found)
+
+
+def addini(parser: pytest.Parser) -> None:
+    """`chunktape_env` (the env setting for every test) and `chunktape_env_vars` (more SDKs)."""
+    parser.addini(f"chunktape_{ENV.name}", f"{ENV.ini_help()} {ENV.help}", default="")
+    parser.addini(f"chunktape_{ENV_VARS.name}", f"{ENV_VARS.help} Values: {ENV_VARS.syntax}.", type="linelist")
+
+
+def configured_variables(config: pytest.Config) -> tuple[SdkVariable, ...]:
+    """The built-in variables and the ini's; KnobError for a bad ini entry."""
+    return all_variables(parse_variables(config.getini(f"chunktape_{ENV_VARS.name}")))
 
 
 def all_variables(extra: Iterable[SdkVariable]) -> tuple[SdkVariable, ...]:

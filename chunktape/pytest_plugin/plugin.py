@@ -30,16 +30,7 @@ from chunktape.pytest_plugin.config import (
 )
 from chunktape.pytest_plugin.fixture import ChunktapeFixture
 from chunktape.secrets_scan import mask, secret_values
-from chunktape.vocabulary import (
-    ENV,
-    ENV_VARS,
-    KNOB_NAMES,
-    KNOBS,
-    MATCHING,
-    RECORD_MODE,
-    SEED_RANDOM_NOTE,
-    SETTING_NAMES,
-)
+from chunktape.vocabulary import KNOB_NAMES, KNOBS, MATCHING, RECORD_MODE, SEED_RANDOM_NOTE, SETTING_NAMES
 
 if TYPE_CHECKING:
     from chunktape.replay.server import ReplayServer
@@ -82,8 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(f"chunktape_{knob.name}", knob.ini_help() + extra, default="")
     for setting in MATCHING:
         parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
-    parser.addini(f"chunktape_{ENV.name}", f"{ENV.ini_help()} {ENV.help}", default="")
-    parser.addini(f"chunktape_{ENV_VARS.name}", f"{ENV_VARS.help} Values: {ENV_VARS.syntax}.", type="linelist")
+    environment.addini(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,7 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
     try:
         check_session(config)
-        environment.parse_variables(config.getini("chunktape_env_vars"))
+        environment.configured_variables(config)
     except KnobError as exc:
         raise pytest.UsageError(f"chunktape: {exc}") from None
 
@@ -282,8 +272,7 @@ def chunktape(
     try:
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
         handle = ChunktapeFixture.open(settings, chunktape_server)
-        variables = environment.all_variables(environment.parse_variables(request.config.getini("chunktape_env_vars")))
-        changes = environment.changes_for(handle, variables)
+        changes = environment.changes_for(handle, environment.configured_variables(request.config))
     except ChunktapeError as exc:
         if handle is not None:
             handle.close()
