@@ -406,3 +406,43 @@ def test_a_bad_ini_variable_stops_the_run_with_one_line(pytester: pytest.Pyteste
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*chunktape: chunktape_env_vars: bad entry 'MISTRAL_BASE_URL=v1'; write NAME*"])
+
+
+SUBPROCESS_TOOL = f"""
+from openai import OpenAI
+
+stream = OpenAI(max_retries=0).chat.completions.create(
+    model={OPENAI.request_json["model"]!r},
+    messages={OPENAI.request_json["messages"]!r},
+    stream=True,
+    stream_options={OPENAI.request_json["stream_options"]!r},
+)
+print("".join(c.choices[0].delta.content or "" for c in stream if c.choices), end="")
+"""
+
+SUBPROCESS_TEST = f"""
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.chunktape("tool.yaml")
+def test_a_subprocess_of_the_test_records_and_replays():
+    done = subprocess.run([sys.executable, "tool.py"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == {OPENAI.text!r}
+"""
+
+
+def test_a_subprocess_started_by_the_test_inherits_the_environment(
+    pytester: pytest.Pytester, provider_environment: FakeUpstream
+) -> None:
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider -p no:randomly\n")
+    pytester.makepyfile(tool=SUBPROCESS_TOOL, test_tool=SUBPROCESS_TEST)
+    pytester.runpytest_subprocess("--chunktape-record-mode=once", timeout=120).assert_outcomes(passed=1)
+    [interaction] = load_cassette(str(pytester.path / "cassettes" / "tool.yaml")).interactions
+    assert interaction.request.url == provider_environment.url(OPENAI)
+    provider_environment.stop()
+    pytester.runpytest_subprocess(timeout=120).assert_outcomes(passed=1)
+    assert len(provider_environment.requests) == 1
