@@ -127,8 +127,8 @@ def serve(
 def _serve_as_proxy(player: CassettePlayer, described: str, host: str, port: int, command: tuple[str, ...]) -> int:
     """The replay server on loopback, behind a forward proxy on host:port; the exit status."""
     try:
+        from chunktape.recorder.replay_proxy import run_proxy  # mitmproxy loads only now
         from chunktape.recorder.settings import default_confdir
-        from chunktape.replay.proxy import run_proxy  # mitmproxy loads only now
     except ImportError as exc:
         raise ChunktapeError(f"--proxy needs mitmproxy ({exc}); install it: pip install 'chunktape[record]'") from None
     count = player.interaction_count

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chunktape.errors import KnobError
-from chunktape.proxy_env import bypass_changes, proxy_changes
+from chunktape.recorder.proxy_env import bypass_changes, proxy_changes
 from chunktape.vocabulary import ENV, ENV_VARS
 
 if TYPE_CHECKING:

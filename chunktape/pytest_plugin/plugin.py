@@ -287,9 +287,8 @@ def chunktape(
 
 @pytest.fixture
 def chunktape_route_httpx(chunktape: ChunktapeFixture) -> Iterator[ChunktapeFixture]:
-    """The escape hatch for a client built before the test began (at import time), which the
-    environment cannot reach: for this test only, every httpx/httpx2 transport of the process
-    answers from the cassette (or records through chunktape); put back after the test."""
+    """The escape hatch for a client built before the test began (route_httpx.py): for this test
+    only, every httpx/httpx2 transport of the process answers through chunktape."""
     with route_httpx.routed(chunktape):
         yield chunktape
 

@@ -21,8 +21,8 @@ from mitmproxy import exceptions, options
 from mitmproxy.master import Master
 
 from chunktape.errors import RecordingError
-from chunktape.proxy_env import apply, proxy_changes
 from chunktape.recorder.addon import ChunktapeRecorder
+from chunktape.recorder.proxy_env import apply, proxy_changes
 from chunktape.recorder.settings import RecordSettings, default_confdir, local_url
 from chunktape.recorder.writer import CassetteWriter
 

@@ -25,7 +25,7 @@ from mitmproxy.master import Master
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from chunktape.errors import ChunktapeError
-from chunktape.proxy_env import apply, proxy_changes
+from chunktape.recorder.proxy_env import apply, proxy_changes
 from chunktape.recorder.session import command_runner
 from chunktape.recorder.settings import CA_CERT_NAME, local_url
 from chunktape.replay.server import ReplayServer
