@@ -32,6 +32,7 @@ SECTIONS = (
     "session_scale",
     "browser_ui",
     "realtime",
+    "proxy_replay",
 )
 
 
@@ -42,6 +43,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         cassette_io,
         fidelity,
         inprocess,
+        proxy_replay,
         realtime,
         recording,
         session_scale,
@@ -70,6 +72,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "session_scale": lambda: session_scale.run(work, rounds=2 if quick else 3, samples=8 if quick else 20),
         "browser_ui": lambda: browser_ui.run(work, rounds=3 if quick else 10),
         "realtime": lambda: realtime.run(work, rounds=5 if quick else 20),
+        "proxy_replay": lambda: proxy_replay.run(work, rounds=3 if quick else 10),
     }
 
 

@@ -110,6 +110,21 @@ CORS = Word(
     "off",
 )
 UPSTREAM = Word("upstream", "a URL such as https://api.openai.com", "Where requests go while recording.")
+ENV = Word(
+    "env",
+    "true or false",
+    "Point the SDKs at chunktape through the environment for the test: their base-URL variables "
+    "(OPENAI_BASE_URL, ANTHROPIC_BASE_URL, GOOGLE_GEMINI_BASE_URL, and chunktape_env_vars) at the replay server "
+    "or the recorder, or, recording without an upstream, HTTPS_PROXY/HTTP_PROXY/SSL_CERT_FILE at the recording "
+    "proxy; restored after.",
+    "true",
+)
+ENV_VARS = Word(
+    "env_vars",
+    "NAME or NAME=/path (the path of that SDK's default base URL), one per line",
+    "More base-URL variables the env setting points at chunktape, for other SDKs, e.g. MISTRAL_BASE_URL=/v1.",
+)
+"""ini only: the variables are a property of the project, not of one test."""
 
 REPORTS: tuple[Word, ...] = (
     Word(
@@ -139,6 +154,7 @@ PLUGIN_SETTINGS: tuple[Word, ...] = (
     CLOCK,
     RESUME,
     CORS,
+    ENV,
 )
 """Everything a marker, `chunktape_config` or ini may set, in the order help lists them."""
 

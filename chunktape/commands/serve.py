@@ -15,7 +15,8 @@ import click
 from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, fail, knob_options, policy_from_options
 from chunktape.commands.paths import cassette_paths
-from chunktape.matching import MATCH_FIELDS, MatchRules
+from chunktape.errors import ChunktapeError
+from chunktape.matching import DEFAULT_MATCH_ON, MATCH_FIELDS, MatchRules
 from chunktape.replay.cors import CorsPolicy
 from chunktape.replay.local_tls import local_tls
 from chunktape.replay.player import CassettePlayer
@@ -23,7 +24,24 @@ from chunktape.replay.server import ReplayServer
 from chunktape.vocabulary import word
 
 
-@click.command()
+class _ThenCommand(click.Command):
+    """Everything after `--` is the command to run (click allows one variadic argument)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            ctx.meta[_COMMAND] = tuple(args[split + 1 :])
+            args = args[:split]
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[-- COMMAND ARGS...]"]
+
+
+_COMMAND = "chunktape.serve.command"
+
+
+@click.command(cls=_ThenCommand)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), show_default=True, help="Port; 0 picks a free one.")
@@ -52,6 +70,13 @@ from chunktape.vocabulary import word
     help="Serve https:// and wss:// with a local CA and certificate kept in DIR (made there once). "
     "Trust DIR/ca.pem for the test process only: SSL_CERT_FILE=DIR/ca.pem.",
 )
+@click.option(
+    "--proxy",
+    is_flag=True,
+    help="Serve as a forward proxy that answers by absolute URL (HTTPS through chunktape's local CA, "
+    "as record's forward mode; --match-on then also defaults to host); with -- COMMAND, run it with "
+    "HTTPS_PROXY, HTTP_PROXY and SSL_CERT_FILE set and exit with its status.",
+)
 @exits_cleanly
 def serve(
     paths: tuple[str, ...],
@@ -67,6 +92,7 @@ def serve(
     ignore: tuple[str, ...],
     cors: tuple[str, ...],
     tls_dir: str | None,
+    proxy: bool,
 ) -> None:
     """Serve cassettes over HTTP, chunk by chunk, at the recorded rhythm or with chaos.
 
@@ -74,17 +100,29 @@ def serve(
     line ending with the base URL is printed to stdout; point any client at that URL.
     A request that matches nothing gets a 404 naming the closest recorded request.
 
+    With --proxy it is a forward proxy instead (the line ends with the proxy's URL): a
+    program that honours HTTPS_PROXY replays what `chunktape record -- COMMAND` recorded,
+    unchanged. Its CA is record's: ~/.chunktape/mitmproxy (or $CHUNKTAPE_MITMPROXY_CONFDIR).
+
     \b
     Example:
       chunktape serve cassettes/ --port 0 --split utf8 --delay first:300ms
       chunktape serve cassettes/gemini_stream.yaml --port 8080 --fault cut:2
       chunktape serve cassettes/chat_ui.yaml --cors http://localhost:5173
       chunktape serve cassettes/gemini_live.yaml --tls .chunktape-tls
+      chunktape serve cassettes/tool.yaml --proxy --speed 2 -- python my_tool.py
     """
+    command: tuple[str, ...] = click.get_current_context().meta.get(_COMMAND, ())
+    if command and not proxy:
+        fail("-- COMMAND needs --proxy (the command reaches the cassettes through HTTPS_PROXY)")
     policy = policy_from_options(speed, split, delay, fault, seed, resume)
+    if proxy and match_on is None:  # a proxy sees absolute URLs: the host is part of what was asked
+        match_on = ",".join(("host", *DEFAULT_MATCH_ON))
     rules = MatchRules.build(match_on, ignore)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
     player = CassettePlayer(cassettes, policy, rules)
+    if proxy:
+        sys.exit(_serve_as_proxy(player, policy.describe(), host, port, command))
     tls = local_tls(tls_dir) if tls_dir else None
     server = ReplayServer(player, host=host, port=port, cors=CorsPolicy.parse(cors) if cors else None, tls=tls)
     stopping = threading.Event()
@@ -117,6 +155,24 @@ def serve(
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _serve_as_proxy(player: CassettePlayer, described: str, host: str, port: int, command: tuple[str, ...]) -> int:
+    """The replay server on loopback, behind a forward proxy on host:port; the exit status."""
+    try:
+        from chunktape.recorder.replay_proxy import run_proxy  # mitmproxy loads only now
+        from chunktape.recorder.settings import default_confdir
+    except ImportError as exc:
+        raise ChunktapeError(f"--proxy needs mitmproxy ({exc}); install it: pip install 'chunktape[record]'") from None
+    count = player.interaction_count
+
+    def announce(url: str) -> None:
+        click.echo(f"chunktape: replaying with {described}", err=True)
+        click.echo(f"chunktape: serving {count} interaction{'' if count == 1 else 's'} as a proxy on {url}")
+        sys.stdout.flush()
+
+    with _log_to_stderr(), ReplayServer(player, host="127.0.0.1", port=0) as server:
+        return run_proxy(server, host=host, port=port, confdir=default_confdir(), command=command, announce=announce)
 
 
 @contextlib.contextmanager

@@ -72,6 +72,8 @@ class Settings:
     """What the in-process transports wait on: auto (the loop's clock when it is a test clock), real, virtual."""
     cors: CorsPolicy | None = None
     """Which page origins a browser may read this test's replay server mount from (None: off)."""
+    env: bool = True
+    """Point the SDKs' base-URL (or proxy) variables at chunktape for the test (environment.py)."""
 
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
@@ -131,6 +133,7 @@ def resolve(
     clock = next((known for known in CLOCK_MODES if known == merged.get("clock", "auto")), None)
     if clock is None:
         raise KnobError(f"unknown clock {merged.get('clock')!r}: use one of {', '.join(CLOCK_MODES)}")
+    env = _flag(merged.get("env", True), "env")
     return Settings(
         cassette_path=cassette_path,
         record_mode=RecordMode(mode),
@@ -140,7 +143,21 @@ def resolve(
         redact=redact,
         clock=clock,
         cors=CorsPolicy.parse(merged.get("cors")),
+        env=env,
     )
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A yes/no setting from a bool, or from ini text such as true/false."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):
+        return value.strip().lower() in _TRUE
+    raise KnobError(f"bad {what} {value!r}: use True or False (in ini: true or false)")
 
 
 def _seed(value: Any, session_seed: int) -> Any:
@@ -198,7 +215,7 @@ def settings_for(
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors"):
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors", "env"):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer

@@ -37,6 +37,8 @@ class ChunktapeFixture:
     - `ws_url`: the same for WebSocket clients (realtime sessions, docs/realtime.md).
     - `transport()` / `async_transport()`: httpx or httpx2 transports, no sockets in replay.
     - `policy`, `cassette_path`, `record_mode`, `recording`: what this test does.
+    - `forward`, `proxy_url`, `ca_cert_path`: recording without an upstream, through a forward
+      proxy (the environment points at it; see environment.py).
     - `clock()` / `observe(stream)`: arrival times the client saw, timed from the request.
     """
 
@@ -68,10 +70,17 @@ class ChunktapeFixture:
                 "--chunktape-record-mode=once (the marker needs upstream=...) or fix the marker's path"
             )
         recording = mode.records(exists)
-        if recording and not settings.upstream:
+        if recording and not settings.upstream and not settings.env:
             raise RecordingError(
                 f"{path}: record mode {mode} needs to record, but no upstream is set; add "
-                "upstream='https://api.example.com' to @pytest.mark.chunktape (or to the chunktape_config fixture)"
+                "upstream='https://api.example.com' to @pytest.mark.chunktape (or to the chunktape_config fixture), "
+                "or leave env on to record through a forward proxy"
+            )
+        if recording and not settings.upstream and mode.replays(exists):
+            raise RecordingError(
+                f"{path}: record mode {mode} replays what the cassette holds and records the rest, which needs "
+                "upstream='https://api.example.com' on @pytest.mark.chunktape; or re-record it all with "
+                "--chunktape-record-mode=all"
             )
         player = (
             CassettePlayer([load_cassette(path)], settings.policy, settings.rules) if mode.replays(exists) else None
@@ -85,10 +94,30 @@ class ChunktapeFixture:
     # -- where the client goes ---------------------------------------------
 
     @property
+    def forward(self) -> bool:
+        """Recording without an upstream: through a forward proxy the environment points at."""
+        return self.recording and self.upstream is None
+
+    @property
+    def proxy_url(self) -> str | None:
+        """The forward recording proxy (`HTTPS_PROXY`), started on first use; None unless `forward`."""
+        return self._recorder_url() if self.forward else None
+
+    @property
+    def ca_cert_path(self) -> str | None:
+        """The CA the forward recording proxy signs with (`SSL_CERT_FILE`); None unless `forward`."""
+        if not self.forward:
+            return None
+        self._recorder_url()
+        assert self._recorder is not None
+        return self._recorder.ca_cert_path
+
+    @property
     def base_url(self) -> str:
         """Root URL for the client: the replay server mount, or the recording proxy."""
         if self._mounted is not None:
             return self._mounted
+        self._refuse_forward("base_url")
         if self.player is None:
             self._mounted = self._recorder_url()
         else:  # new_episodes: what the cassette lacks goes on to the recorder (never when only replaying)
@@ -103,8 +132,17 @@ class ChunktapeFixture:
         """`base_url` for WebSocket clients (realtime sessions): ws://, same mount or proxy."""
         return "ws" + self.base_url.removeprefix("http")
 
+    def _refuse_forward(self, what: str) -> None:
+        if self.forward:
+            raise RecordingError(
+                f"{self.cassette_path}: chunktape.{what} is not available while recording without an upstream "
+                "(requests go through a forward proxy the environment points at); add "
+                "upstream='https://api.example.com' to @pytest.mark.chunktape to use it"
+            )
+
     def transport(self) -> Any:
         """A sync transport for `httpx.Client(transport=...)` or `httpx2.Client(transport=...)`."""
+        self._refuse_forward("transport()")
         replay = (
             ReplayTransport(self.cassette_path, player=self.player, clock=self._sync_clock())
             if self.player is not None
@@ -117,6 +155,7 @@ class ChunktapeFixture:
 
     def async_transport(self) -> Any:
         """An async transport for `httpx.AsyncClient` or `httpx2.AsyncClient` (asyncio or trio)."""
+        self._refuse_forward("async_transport()")
         replay = (
             AsyncReplayTransport(self.cassette_path, player=self.player, clock=self.settings.clock)
             if self.player is not None
@@ -191,10 +230,11 @@ class ChunktapeFixture:
 
     def describe(self, nodeid: str = "", *, misses: bool = True) -> str:
         """Lines for a failure report: how to replay this run exactly (and what missed)."""
+        source = "from " + str(self.upstream) if self.upstream is not None else "through a forward proxy"
         if self.player is None:
-            what = "recorded from " + str(self.upstream) + " (timing/chaos knobs do not apply while recording)"
+            what = "recorded " + source + " (timing/chaos knobs do not apply while recording)"
         elif self.recording:
-            what = "replayed, new requests recorded from " + str(self.upstream)
+            what = "replayed, new requests recorded " + source
         else:
             what = "replayed"
         command = " ".join(["pytest", shlex.quote(nodeid)] if nodeid else [])

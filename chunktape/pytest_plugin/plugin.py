@@ -17,8 +17,8 @@ import pytest
 
 from chunktape.errors import ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
+from chunktape.pytest_plugin import environment, route_httpx, virtual_time
 from chunktape.pytest_plugin import report as reports
-from chunktape.pytest_plugin import virtual_time
 from chunktape.pytest_plugin.config import (
     RANDOM_SEED,
     RECORD_MODES,
@@ -90,6 +90,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for setting in MATCHING:
         parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
     parser.addini(f"chunktape_{CORS.name}", CORS.ini_help(), type="args")
+    environment.addini(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,6 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(reports.UnusedHooks(), "chunktape_unused")
     try:
         check_session(config)
+        environment.configured_variables(config)
     except KnobError as exc:
         raise pytest.UsageError(f"chunktape: {exc}") from None
 
@@ -292,17 +294,38 @@ def chunktape(
     chunktape_server: ReplayServer,
 ) -> Iterator[ChunktapeFixture]:
     """Replay (or record) this test's cassette: `.base_url`, `.transport()`, `.async_transport()`,
-    `.policy`, `.cassette_path`, `.record_mode`, and `.observe(stream)` to time what the client saw."""
+    `.policy`, `.cassette_path`, `.record_mode`, and `.observe(stream)` to time what the client saw.
+    For the test's duration the SDKs' base-URL variables point here (environment.py; env=False: not)."""
+    handle: ChunktapeFixture | None = None
     try:
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
         handle = ChunktapeFixture.open(settings, chunktape_server)
+        changes = environment.changes_for(handle, environment.configured_variables(request.config))
     except ChunktapeError as exc:
+        if handle is not None:
+            handle.close()
         raise pytest.fail.Exception(f"chunktape: {exc}", pytrace=False) from None
     request.node.stash[_FIXTURE] = handle
     try:
-        yield handle
+        with environment.changed_environment(changes):
+            yield handle
     finally:
         handle.close()
         usage = reports.usage_of(request.config)
         if usage is not None:
             usage.note(handle)
+
+
+@pytest.fixture
+def chunktape_route_httpx(chunktape: ChunktapeFixture) -> Iterator[ChunktapeFixture]:
+    """The escape hatch for a client built before the test began (route_httpx.py): for this test
+    only, every httpx/httpx2 transport of the process answers through chunktape."""
+    with route_httpx.routed(chunktape):
+        yield chunktape
+
+
+@pytest.fixture(autouse=True)
+def _chunktape_marked(request: pytest.FixtureRequest) -> None:
+    """A test with @pytest.mark.chunktape gets the fixture (and so its environment) without asking."""
+    if "chunktape" not in request.fixturenames and request.node.get_closest_marker("chunktape") is not None:
+        request.getfixturevalue("chunktape")

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from mitmproxy import addons as mitmproxy_addons
@@ -23,6 +23,7 @@ from mitmproxy.master import Master
 
 from chunktape.errors import RecordingError
 from chunktape.recorder.addon import ChunktapeRecorder
+from chunktape.recorder.proxy_env import apply, proxy_changes
 from chunktape.recorder.settings import RecordSettings, default_confdir, local_url
 from chunktape.recorder.writer import CassetteWriter
 
@@ -59,14 +60,7 @@ def command_env(settings: RecordSettings, url: str, base: dict[str, str] | None 
     if settings.reverse:
         env["CHUNKTAPE_BASE_URL"] = url
         return env
-    ca = settings.ca_cert_path
-    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
-        env[name] = url
-    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
-        env[name] = ca
-    for name in ("NO_PROXY", "no_proxy"):
-        env.pop(name, None)
-    return env
+    return apply(proxy_changes(url, settings.ca_cert_path), env)
 
 
 def run_session(
@@ -217,6 +211,23 @@ def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict[str, Any]
     if isinstance(context.get("exception"), asyncio.CancelledError):
         return
     loop.default_exception_handler(context)
+
+
+@contextlib.asynccontextmanager
+async def command_runner() -> AsyncIterator[_Stopper]:
+    """Stops cleanly on SIGINT/SIGTERM while the block runs; `await runner.run(command, env)`
+    waits for the signal or runs `command` (passing the signal on) and gives its exit status.
+    Shared with `chunktape serve --proxy`."""
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_cancellation)
+    runner = _Stopper()
+    for signum in _STOP_SIGNALS:
+        loop.add_signal_handler(signum, runner.on_signal, signum)
+    try:
+        yield runner
+    finally:
+        for signum in _STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
 
 
 def _from_the_terminal(signum: int) -> bool:
