@@ -26,12 +26,12 @@ from chunktape.pytest_plugin.environment import (
     changed_environment,
     parse_variables,
 )
-from tests.fakes.upstream import FakeUpstream
-from tests.fakes.wire import EXCHANGES
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.fakes.wire import EXCHANGES
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 OPENAI, ANTHROPIC, GEMINI = EXCHANGES["openai_chat"], EXCHANGES["anthropic_messages"], EXCHANGES["gemini_stream"]
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, so a direct request fails

@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from chunktape import Cassette, Chunk, Interaction, Request, Response, load_cassette, save_cassette
-from tests.fakes.upstream import FakeUpstream
-from tests.fakes.wire import EXCHANGES
-from tests.recorder_helpers import record_env
-from tests.recorder_upstreams import server_tls
-from tests.serving import serving
+from tests.support.fakes.upstream import FakeUpstream
+from tests.support.fakes.wire import EXCHANGES
+from tests.support.recorder_helpers import record_env
+from tests.support.recorder_upstreams import server_tls
+from tests.support.serving import serving
 
 OPENAI = EXCHANGES["openai_chat"]
 ANTHROPIC = EXCHANGES["anthropic_messages"]
