@@ -4,6 +4,9 @@ A summary table, a timeline with one row per interaction (chunk marks scaled to 
 width), and per interaction a chunk list with gap bars and a preview of where each
 chunk was cut, then the body's events in whatever format it streams. Plain text; falls back to ASCII when the terminal cannot show the glyphs.
 With --html, the same as an SVG page instead (chunktape.views.timeline).
+
+Long on purpose: the terminal view is one page of layout (table, timeline, chunk and event
+lists) whose helpers share widths and glyphs; split, they would pass them all around.
 """
 
 from __future__ import annotations

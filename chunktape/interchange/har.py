@@ -12,14 +12,25 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _installed_version
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from chunktape import __version__
 from chunktape.cassette import Cassette, Interaction, Request
 from chunktape.interchange.common import ImportProblem, one_chunk_response, sendable_headers
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _chunktape_version() -> str:
+    try:
+        return _installed_version("chunktape")
+    except PackageNotFoundError:  # a source checkout that was never installed
+        return "0"
+
+
+_VERSION = _chunktape_version()  # read from the installed metadata: this layer never imports the package
 
 
 def read_har(path: str, text: bytes) -> tuple[list[Interaction], list[str]]:
@@ -132,7 +143,7 @@ def write_har(cassettes: list[Cassette]) -> str:
     document = {
         "log": {
             "version": "1.2",
-            "creator": {"name": "chunktape", "version": __version__},
+            "creator": {"name": "chunktape", "version": _VERSION},
             "pages": [],
             "entries": entries,
         }

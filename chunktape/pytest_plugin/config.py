@@ -4,6 +4,9 @@ Layers, later ones winning: ini < the `chunktape_config` fixture < `@pytest.mark
 (farthest first) < the chaos variant (`chunktape_knobs`) < the command line. A value of
 None means "not set here", so it never hides a lower layer. The session's seed (what
 `--chunktape-seed=random` stands for) is chosen here too.
+
+Long on purpose: every settings layer and its checks in one place is the point of this module
+(the plugin reads one resolved Settings, never a layer).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ server is the session-scoped `chunktape_server` fixture, started (and warmed up)
 first test that uses `chunktape`, one per pytest process (so one per xdist worker, each on
 its own free port), stopped when the session ends. Settings are resolved in config.py,
 the test's handle is fixture.py; options and help text come from chunktape.vocabulary.
+
+Long on purpose: pytest discovers hooks and fixtures by name in the registered module, so the
+plugin's options, markers, hooks and fixtures stand together here; the work they call lives elsewhere.
 """
 
 from __future__ import annotations

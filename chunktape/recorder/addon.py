@@ -32,6 +32,9 @@ open when the recorder stops are not recorded.
 WebSocket upgrades (Gemini Live, OpenAI Realtime) are recorded as realtime sessions
 (docs/realtime.md): `websocket_message` notes each whole message with its time as
 mitmproxy passes it on untouched, and `websocket_end` saves the session with its close.
+
+Long on purpose: mitmproxy calls an addon's hooks by name on one object, so the HTTP and
+WebSocket hooks share this class; capture, writing and redaction live in their own modules.
 """
 
 from __future__ import annotations

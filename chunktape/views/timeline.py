@@ -7,6 +7,8 @@ event boundaries and every cut inside a UTF-8 character; a band joins each chunk
 its bytes. Given a policy, a second pair of lanes shows the schedule a replay under it sends
 (`build_schedule`, the one every emitter plays). No scripts, no fonts, no network: the file
 opens anywhere, offline.
+
+Long on purpose: one self-contained HTML page (markup, SVG geometry, styles) reads best whole.
 """
 
 from __future__ import annotations

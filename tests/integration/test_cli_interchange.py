@@ -15,7 +15,7 @@ import pytest
 import vcr
 
 from chunktape.persist import load_cassette
-from tests import sdk_calls
+from tests.support import sdk_calls
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.fakes.wire import EXCHANGES, body
 from tests.support.recorder_helpers import MITMDUMP, read_line, stop

@@ -152,7 +152,7 @@ def test_a_miss_answers_the_404_diff_and_never_the_network(
     tmp_path: Path, tls_upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cassette = tmp_path / "c.yaml"
-    shutil.copy(Path(__file__).parent.parent / "cassettes" / "openai_chat.yaml", cassette)
+    shutil.copy(Path(__file__).resolve().parents[2] / "cassettes" / "openai_chat.yaml", cassette)
     monkeypatch.setenv("CHUNKTAPE_MITMPROXY_CONFDIR", str(tmp_path / "mitmproxy"))
     with serving(str(cassette), "--proxy", "--port", "0") as served:
         proxy_url = served.line.split()[-1]
@@ -230,7 +230,7 @@ def test_a_node_program_using_the_openai_package_records_and_replays_unchanged(
 
 
 def test_a_command_without_proxy_is_refused(tmp_path: Path) -> None:
-    cassette = Path(__file__).parent.parent / "cassettes" / "openai_chat.yaml"
+    cassette = Path(__file__).resolve().parents[2] / "cassettes" / "openai_chat.yaml"
     result = _chunktape("serve", str(cassette), "--", "true", env=dict(os.environ))
     assert result.returncode == 2
     assert (
