@@ -1,5 +1,8 @@
 """The chunktape mitmproxy addon: streams every response through untouched and records it.
 
+Long on purpose: mitmproxy calls an addon's hooks by name on one object, so the HTTP and
+WebSocket hooks share this class; capture, writing and redaction live in their own modules.
+
 Use it from the CLI (`chunktape record`), from Python (`chunktape.recorder.Recorder`), or
 load it into mitmproxy yourself::
 
@@ -32,9 +35,6 @@ open when the recorder stops are not recorded.
 WebSocket upgrades (Gemini Live, OpenAI Realtime) are recorded as realtime sessions
 (docs/realtime.md): `websocket_message` notes each whole message with its time as
 mitmproxy passes it on untouched, and `websocket_end` saves the session with its close.
-
-Long on purpose: mitmproxy calls an addon's hooks by name on one object, so the HTTP and
-WebSocket hooks share this class; capture, writing and redaction live in their own modules.
 """
 
 from __future__ import annotations
