@@ -76,7 +76,7 @@ def assert_causal_gaps(gaps_s: list[float], session: Session, answers_from: int)
         recorded = message.at_s - asked_at
         if recorded > 0:  # sent before the last client message in the recording: no promise to check
             assert gap >= recorded - 0.002, (gap, recorded)
-        assert gap <= max(recorded, 0) + 0.5, (gap, recorded)
+        assert gap <= max(recorded, 0) + 2.0, (gap, recorded)  # generous: precise figures in bench/
 
 
 # -- OpenAI Realtime ------------------------------------------------------------------

@@ -127,5 +127,5 @@ def test_raw_client_sees_the_recorded_boundaries_and_gaps(server_for: ServerFor)
         with client.stream("POST", url, content=request.body) as response:
             got.extend((time.perf_counter() - started, piece) for piece in response.iter_raw())
     assert [piece for _, piece in got] == [chunk.data for chunk in chunks]
-    for (at, _), (previous_at, _), chunk, previous in zip(got[1:], got, chunks[1:], chunks, strict=False):
-        assert abs((at - previous_at) - (chunk.at_s - previous.at_s)) < 0.025
+    for (at, _), chunk in zip(got, chunks, strict=True):  # never before its recorded moment (precision: bench/)
+        assert at >= chunk.at_s - 0.002, (at, chunk.at_s)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 
 import atheris
 
@@ -44,6 +45,7 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
+    warnings.simplefilter("ignore")  # torn-tail warnings on mutated inputs are expected, not findings
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()
 
