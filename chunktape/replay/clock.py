@@ -28,6 +28,8 @@ from chunktape.errors import ChunktapeError
 
 SPIN_MARGIN_S = 0.0023
 MAX_SPINNING = 8
+SYNC_SPIN_S = 0.0005
+"""How much of a sync wait watches the clock instead of sleeping (a thread's own time)."""
 
 ClockMode = Literal["auto", "real", "virtual"]
 CLOCK_MODES: tuple[ClockMode, ...] = ("auto", "real", "virtual")
@@ -97,9 +99,13 @@ class SleepClock:
         return time.perf_counter()
 
     def sleep_until(self, deadline: float) -> None:
+        # time.sleep may wake a millisecond or two late on a busy machine: sleep to just short
+        # of the deadline, then watch the clock for the rest (at most SYNC_SPIN_S per wait)
         remaining = deadline - time.perf_counter()
-        if remaining > 0:
-            time.sleep(remaining)
+        if remaining > SYNC_SPIN_S:
+            time.sleep(remaining - SYNC_SPIN_S)
+        while time.perf_counter() < deadline:
+            pass
 
 
 class BeatClock:
