@@ -78,7 +78,10 @@ def run(work: Path, rounds: int) -> Section:
     size_mb = os.path.getsize(path) / 1e6
     chunks = sum(len(i.response.chunks) for i in cassette.interactions)
     text = path.read_text(encoding="utf-8")
-    document = {**document_head(), "interactions": [interaction_node(i) for i in cassette.interactions]}
+    # plain dicts and lists (chunktape's FlowMap is its own emitter's hint, unknown to PyYAML)
+    document = json.loads(
+        json.dumps({**document_head(), "interactions": [interaction_node(i) for i in cassette.interactions]})
+    )
     times: dict[str, list[float]] = {"load_ours": [], "load_libyaml": [], "save_ours": [], "save_libyaml": []}
     same_file = True
     for _ in range(rounds):
