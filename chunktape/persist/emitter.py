@@ -173,7 +173,9 @@ def emit_node(value: object, indent: int, out: list[str]) -> None:
             _emit_value(item, indent, out, in_sequence=False)
     elif isinstance(value, list):
         for item in value:
-            if isinstance(item, dict) and item and not isinstance(item, FlowMap):
+            if type(item) is FlowMap:  # a chunk: the most common line of all, written directly
+                out.append(f"{pad}- " + _flow(item))
+            elif isinstance(item, dict) and item:
                 inner: list[str] = []
                 emit_node(item, indent + 2, inner)
                 inner[0] = f"{pad}- " + inner[0][indent + 2 :]
@@ -185,11 +187,15 @@ def emit_node(value: object, indent: int, out: list[str]) -> None:
         raise TypeError("emit_node takes a mapping or a sequence")
 
 
+def _flow(item: FlowMap) -> str:
+    return "{" + ", ".join([f"{_key(k)}: {scalar(v)}" for k, v in item.items()]) + "}"
+
+
 def _emit_value(item: object, indent: int, out: list[str], *, in_sequence: bool) -> None:
     """The value after `key:` (or `-`) already in out[-1]: inline, or as lines below it."""
     child = indent + 2
     if isinstance(item, FlowMap):
-        out[-1] += " {" + ", ".join([f"{_key(k)}: {scalar(v)}" for k, v in item.items()]) + "}"
+        out[-1] += " " + _flow(item)
     elif isinstance(item, dict):
         if item:
             emit_node(item, child, out)
