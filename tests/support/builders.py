@@ -31,9 +31,10 @@ def sse_interaction(
     headers_at_s: float = 0.05,
 ) -> Interaction:
     # default cuts: inside 这 (3-byte char), between \r and \n, and mid-event
-    first = body.index("这".encode()) + 1
-    crlf = body.index(b"\r\n") + 1
-    offsets = offsets if offsets is not None else [first, crlf, crlf + 30]
+    if offsets is None:
+        first = body.index("这".encode()) + 1
+        crlf = body.index(b"\r\n") + 1
+        offsets = [first, crlf, crlf + 30]
     times = times if times is not None else [0.1 + 0.04 * i for i in range(len(offsets) + 1)]
     return Interaction(
         request=Request(

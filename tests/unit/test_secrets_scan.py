@@ -1,0 +1,33 @@
+"""Finding leaked secrets in cassette text, and masking them in messages."""
+
+from __future__ import annotations
+
+from chunktape.secret_names import mask, mask_secrets
+from chunktape.secrets_scan import scan_text
+
+KEY = "AIza" + "B" * 35
+
+
+def test_a_key_shaped_string_is_found_on_its_line_and_masked() -> None:
+    text = f"version: 1\ninteractions:\n- request:\n    url: https://x.test/?alt=sse\n    note: {KEY}\n"
+    [finding] = scan_text(text)
+    assert finding.line == 5
+    assert finding.kind == "Google API key"
+    assert KEY not in str(finding)
+
+
+def test_an_unredacted_secret_header_and_query_parameter_are_found() -> None:
+    text = "headers:\n  x-api-key: plain-value-123\nurl: https://x.test/?key=abc123&alt=sse\n"
+    kinds = sorted(finding.kind for finding in scan_text(text))
+    assert kinds == ["query parameter key= not redacted", "x-api-key not redacted"]
+
+
+def test_redacted_values_are_no_finding() -> None:
+    assert scan_text("headers:\n  authorization: <redacted>\nurl: https://x.test/?key=<redacted>\n") == []
+
+
+def test_masking_keeps_enough_to_find_it_and_never_the_key() -> None:
+    shown = mask_secrets(f"failed for {KEY} and Bearer abcdefghijklmnop")
+    assert KEY not in shown
+    assert "abcdefghijklmnop" not in shown
+    assert mask(KEY) == "AIza… 39 chars"
