@@ -9,8 +9,8 @@ is running go out together in the next one. Each `add` returns a future that res
 that interaction is on disk; the addon awaits it before letting the client see the end of
 the response, so a client that saw a response end knows it survives a SIGKILL of the recorder.
 
-Redaction happens once, in `add`, before an interaction is queued: the writer never holds
-a secret. A write that fails (a full disk) leaves the file as it was, and the interaction
+Redaction happens once, on the writer thread, as an interaction's YAML is made: nothing
+unredacted reaches the file, and mitmproxy's loop pays only for queueing. A write that fails (a full disk) leaves the file as it was, and the interaction
 waits for the next write, so nothing finished is lost once there is room again.
 """
 
@@ -42,6 +42,21 @@ _SAY_READING_FROM_BYTES = 1_000_000
 _HEAD = "version: 1\ninteractions:\n"
 
 
+class _Pending:
+    """One item waiting for the file; its YAML is made once, on the writer thread."""
+
+    def __init__(self, item: Interaction | Session, redact: tuple[str, ...], future: Future[None]) -> None:
+        self.item = item
+        self.redact = redact
+        self.future = future
+        self._text: str | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = interaction_text(Redactor(self.redact).item(self.item))
+        return self._text
+
+
 class WriterClosed(RuntimeError):
     """An interaction arrived after the writer closed: the recorder is stopping."""
 
@@ -66,7 +81,7 @@ class CassetteWriter:
             self._open_existing()
         else:
             replace_file(path, _EMPTY)
-        self._pending: list[tuple[str, Future[None]]] = []
+        self._pending: list[_Pending] = []
         self._added = 0
         self._closing = False
         self._failures = 0
@@ -126,22 +141,23 @@ class CassetteWriter:
             return self._failures
 
     def add(self, interaction: Interaction | Session) -> Future[None]:
-        """Queue `interaction` (redacted now) for the file; the future resolves once it is on disk."""
+        """Queue `interaction` for the file; the future resolves once it is on disk. Cheap for
+        the caller (mitmproxy's event loop): redacting and writing YAML happen on the writer
+        thread, with the secret names in force now."""
         future: Future[None] = Future()
-        stored = Redactor(self._redact).item(interaction)
         with self._cond:
             if self._closing:
                 future.set_exception(WriterClosed("the cassette writer is closed"))
                 return future
             self._added += 1
-            self._pending.append((interaction_text(stored), future))
+            self._pending.append(_Pending(interaction, self._redact, future))
             self._cond.notify_all()
         return future
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until everything added so far is on disk (or failed to get there)."""
         with self._cond:
-            return self._cond.wait_for(lambda: not any(not f.done() for _, f in self._pending), timeout=timeout_s)
+            return self._cond.wait_for(lambda: all(entry.future.done() for entry in self._pending), timeout=timeout_s)
 
     def close(self, timeout_s: float | None = 30.0) -> None:
         """Flush, then stop the writer thread. Idempotent."""
@@ -165,7 +181,7 @@ class CassetteWriter:
                 if redo:
                     self._redact_what_is_written(names)
                 if batch:
-                    self._write("".join(text for text, _ in batch))
+                    self._write("".join(entry.text() for entry in batch))
             except Exception as exc:
                 error = exc
                 logger.error("%s", exc)
@@ -177,7 +193,8 @@ class CassetteWriter:
                     if self._closing:
                         self._pending.clear()  # tried once more at the close: give up, it was logged
                 self._cond.notify_all()
-            for _, future in batch:
+            for entry in batch:
+                future = entry.future
                 if future.done():
                     continue  # failed before; written now with the rest
                 if error is None:
@@ -188,7 +205,7 @@ class CassetteWriter:
     def _has_new_work(self) -> bool:
         """Something never tried yet. Interactions whose write failed wait for the next
         new one (or the close) to be tried again, rather than spinning on a full disk."""
-        return any(not future.done() for _, future in self._pending) or (self._closing and bool(self._pending))
+        return any(not entry.future.done() for entry in self._pending) or (self._closing and bool(self._pending))
 
     def _redact_what_is_written(self, names: tuple[str, ...]) -> None:
         if not self._appendable:
