@@ -6,64 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.common import median
 from bench.report import Section, Target
-
-_WORDS = (
-    "流式",
-    "输出",
-    "测试",
-    "分块",
-    "边界",
-    "the",
-    "stream",
-    "arrives",
-    "token",
-    "by",
-    "token",
-    "and",
-    "each",
-    "chunk",
-    "keeps",
-    "its",
-    "time",
-)
-
-
-def big_cassette(interactions: int = 20, events: int = 680, seed: int = 5) -> Any:
-    """Gemini-shaped SSE streams, one event per chunk, CJK and ASCII text, uneven offsets."""
-    from chunktape import Cassette, Chunk, Interaction, Request, Response
-
-    rng = random.Random(seed)
-    items = []
-    for n in range(interactions):
-        chunks = []
-        at = 0.3
-        for i in range(events):
-            text = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(40, 110)))
-            event = {
-                "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}],
-                "usageMetadata": {"promptTokenCount": 14, "candidatesTokenCount": i, "totalTokenCount": 14 + i},
-                "modelVersion": "gemini-2.5-flash",
-                "responseId": f"bench{n:04d}",
-            }
-            data = b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\r\n\r\n"
-            at = round(at + rng.uniform(0.005, 0.08), 6)
-            chunks.append(Chunk(at_s=at, data=data))
-        request = Request(
-            "POST",
-            f"https://generativelanguage.googleapis.com/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse&n={n}",
-            (("content-type", "application/json"),),
-            json.dumps({"contents": [{"parts": [{"text": f"question {n}"}], "role": "user"}]}).encode(),
-        )
-        response = Response(200, (("content-type", "text/event-stream"),), 0.3, tuple(chunks), ended_at_s=at)
-        items.append(Interaction(request, response))
-    return Cassette(items)
+from bench.session_scale import big_cassette
 
 
 def run(work: Path, rounds: int) -> Section:
@@ -72,7 +21,7 @@ def run(work: Path, rounds: int) -> Section:
     from chunktape import load_cassette, save_cassette
     from chunktape.persist.schema import document_head, interaction_node
 
-    cassette = big_cassette()
+    cassette = big_cassette(260, 100)  # ~10 MB of Gemini-shaped streams, CJK and emoji
     path = work / "big.yaml"
     save_cassette(cassette, str(path))
     size_mb = os.path.getsize(path) / 1e6

@@ -161,25 +161,30 @@ async def _one_request(client: httpx2.AsyncClient) -> Any:
 # ---------------------------------------------------------------- the official SDKs' async clients
 
 
+async def _openai_stream(http: httpx2.AsyncClient, *, timeout_s: float) -> Any:
+    """The recorded chat request through the official async client, streamed."""
+    request = OPENAI_CHAT.request_json
+    client = openai.AsyncOpenAI(
+        api_key="sk-test-not-secret", base_url="http://replay.test/v1", http_client=http, max_retries=0
+    )
+    return await client.chat.completions.create(
+        model=request["model"],
+        messages=request["messages"],
+        stream=True,
+        stream_options=request["stream_options"],
+        timeout=timeout_s,
+    )
+
+
 @pytest.mark.parametrize("stall_s", STALLS)
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_openai_async_sdk_lives_a_long_stall_in_no_wall_time(runner: Runner, stall_s: float) -> None:
     cassette = stalled("openai_chat", stall_s)
-    request = OPENAI_CHAT.request_json
 
     async def main() -> StreamClock:
         http = httpx2.AsyncClient(transport=AsyncReplayTransport(cassette))
-        client = openai.AsyncOpenAI(
-            api_key="sk-test-not-secret", base_url="http://replay.test/v1", http_client=http, max_retries=0
-        )
         seen = StreamClock()
-        stream = await client.chat.completions.create(
-            model=request["model"],
-            messages=request["messages"],
-            stream=True,
-            stream_options=request["stream_options"],
-            timeout=stall_s + 60,
-        )
+        stream = await _openai_stream(http, timeout_s=stall_s + 60)
         events = await seen.observe(stream).adrain()
         assert "".join(e.choices[0].delta.content or "" for e in events if e.choices) == OPENAI_CHAT.text
         await http.aclose()
@@ -193,21 +198,11 @@ def test_openai_async_sdk_lives_a_long_stall_in_no_wall_time(runner: Runner, sta
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_openai_async_sdk_times_out_at_stall_start_plus_its_timeout(runner: Runner) -> None:
     cassette = stalled("openai_chat", 20.0)
-    request = OPENAI_CHAT.request_json
 
     async def main() -> StreamClock:
         http = httpx2.AsyncClient(transport=AsyncReplayTransport(cassette))
-        client = openai.AsyncOpenAI(
-            api_key="sk-test-not-secret", base_url="http://replay.test/v1", http_client=http, max_retries=0
-        )
         seen = StreamClock()
-        stream = await client.chat.completions.create(
-            model=request["model"],
-            messages=request["messages"],
-            stream=True,
-            stream_options=request["stream_options"],
-            timeout=10.0,
-        )
+        stream = await _openai_stream(http, timeout_s=10.0)
         with contextlib.suppress(httpx2.ReadTimeout, openai.APITimeoutError):
             await seen.observe(stream).adrain()
         await http.aclose()
