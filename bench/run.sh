@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The chunktape bench, end to end, on a fresh machine: sets up .venv (scripts/bootstrap.sh),
-# installs the `bench` extra and the peers (vcrpy, mitmproxy, starlette; wrk when apt-get can),
+# which installs the locked peers (vcrpy, mitmproxy, starlette, py-spy; wrk when apt-get can),
 # then runs every section: prints the tables, writes bench/results/latest.json and
 # bench/RESULTS.md. Every load is bounded in count and time and targets 127.0.0.1 only.
 #
@@ -17,14 +17,6 @@ if [ -f scripts/bootstrap.sh ]; then
   bash scripts/bootstrap.sh
 elif [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
-fi
-
-stamp=.venv/.chunktape-bench-installed
-wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  echo "bench: installing chunktape with the bench extra into .venv" >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[bench]" >&2
-  echo "$wanted" > "$stamp"
 fi
 
 if ! command -v wrk >/dev/null 2>&1 && [ -z "${CHUNKTAPE_BENCH_NO_APT:-}" ] \
