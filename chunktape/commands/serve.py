@@ -54,6 +54,7 @@ _COMMAND = "chunktape.serve.command"
     f"[default: {','.join(str(word('match_on').default).split())}].",
 )
 @click.option("--ignore", multiple=True, metavar="NAME", help=f"{word('ignore').help} Repeatable.")
+@click.option("--normalize", multiple=True, metavar="NORMALIZER", help=word("normalize").option_help())
 @click.option(
     "--cors",
     multiple=True,
@@ -90,6 +91,7 @@ def serve(
     resume: str,
     match_on: str | None,
     ignore: tuple[str, ...],
+    normalize: tuple[str, ...],
     cors: tuple[str, ...],
     tls_dir: str | None,
     proxy: bool,
@@ -118,7 +120,7 @@ def serve(
     policy = policy_from_options(speed, split, delay, fault, seed, resume)
     if proxy and match_on is None:  # a proxy sees absolute URLs: the host is part of what was asked
         match_on = ",".join(("host", *DEFAULT_MATCH_ON))
-    rules = MatchRules.build(match_on, ignore)
+    rules = MatchRules.build(match_on, ignore, normalize=normalize)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
     player = CassettePlayer(cassettes, policy, rules)
     if proxy:

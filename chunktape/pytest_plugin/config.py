@@ -131,6 +131,7 @@ def resolve(
         match_on=_names(match_on, "match_on") if match_on is not None else None,
         ignore=_names(merged.get("ignore"), "ignore"),
         redact=redact,
+        normalize=_names(merged.get("normalize"), "normalize"),
     )
     upstream = merged.get("upstream")
     clock = next((known for known in CLOCK_MODES if known == merged.get("clock", "auto")), None)
@@ -218,7 +219,7 @@ def settings_for(
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors", "env"):
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "normalize", "redact", "cors", "env"):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer

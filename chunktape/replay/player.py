@@ -161,7 +161,7 @@ class CassettePlayer:
         kind: str,
     ) -> NoMatchError:
         redactor = self.rules.redactor
-        live = describe_request(request, redactor)
+        live = describe_request(request, redactor, self.rules.normalize)
         sources = ", ".join(sorted({c.path or "<in memory>" for c in self.cassettes})) or "no cassette"
         if exhausted:
             return NoMatchError(
@@ -178,13 +178,13 @@ class CassettePlayer:
         for cassette, index, interaction in ranked[:3]:
             reasons = self.rules.differences(interaction.request, request)
             where = f"{cassette.path or '<in memory>'} #{index + 1}"
-            lines.append(f"  {where}: {describe_request(interaction.request, redactor)}")
+            lines.append(f"  {where}: {describe_request(interaction.request, redactor, self.rules.normalize)}")
             lines.extend(f"    - {reason}" for reason in reasons)
         lines.append("Record it (record mode once/new_episodes) or loosen matching (match_on / ignore).")
         closest_cassette, closest_index, closest = ranked[0]
         return NoMatchError(
             "\n".join(lines),
             closest=f"{closest_cassette.path or '<in memory>'} #{closest_index + 1}: "
-            f"{describe_request(closest.request, redactor)}",
+            f"{describe_request(closest.request, redactor, self.rules.normalize)}",
             differences=tuple(self.rules.differences(closest.request, request)),
         )
