@@ -11,9 +11,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 
-from chunktape.cassette import Cassette, Interaction, Request, Session
+from chunktape.cassette import Cassette, Interaction, Request, Response, Session
 from chunktape.errors import NoMatchError
+from chunktape.jsonrpc import chunks_with_id, request_id
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules, describe_request
 from chunktape.replay.eventsource import reconnection
@@ -124,6 +126,9 @@ class CassettePlayer:
             return build_schedule(request, coming_back.response, coming_back.policy)
         if policy.fault is not None and policy.fault.kind == "status":
             return build_schedule(request, interaction.response, policy)  # the error body depends on the request
+        renumbered = _with_live_rpc_id(interaction, request)
+        if renumbered is not None:  # a JSON-RPC reply, to a request numbered otherwise: built for this one
+            return build_schedule(request, renumbered, policy)
         # Otherwise a schedule depends only on the response and the policy (its rng is
         # seeded from the policy), and is immutable: build it once, not once per request.
         key = (id(interaction.response), policy)
@@ -188,3 +193,15 @@ class CassettePlayer:
             f"{describe_request(closest.request, redactor, self.rules.normalize)}",
             differences=tuple(self.rules.differences(closest.request, request)),
         )
+
+
+def _with_live_rpc_id(interaction: Interaction, live: Request) -> Response | None:
+    """The recorded JSON-RPC reply (MCP over streamable HTTP) carrying the live request's id,
+    when it matched with another (`id` ignored or normalized); None when nothing changes."""
+    if b'"jsonrpc"' not in live.body or b'"jsonrpc"' not in interaction.request.body:
+        return None
+    live_id, recorded_id = request_id(live.body), request_id(interaction.request.body)
+    if live_id is None or recorded_id is None or live_id == recorded_id:
+        return None
+    response = interaction.response
+    return replace(response, chunks=chunks_with_id(response.chunks, recorded_id, live_id))
