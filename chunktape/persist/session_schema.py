@@ -125,7 +125,7 @@ def _handshake_from(node: dict[str, Any], where: Where) -> Handshake:
             )
         return Handshake(headers_at_s=_seconds_field(node, "headers_at_s", where), kind="stdio")
     if kind != "websocket":
-        raise Invalid((*where, "kind"), f"handshake kind must be websocket or stdio, not {_describe(kind)}")
+        raise Invalid((*where, "kind"), f"handshake kind must be websocket or stdio, not {kind!r}")
     status = _field(node, "status", where, int, "the HTTP status of the upgrade answer (101)")
     if status != 101:
         raise Invalid((*where, "status"), f"a session's handshake status is 101 (Switching Protocols), not {status}")

@@ -14,6 +14,7 @@ recorded server crashed or `fault=cut:N` cut it, 2 when the client sent what was
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -67,6 +68,9 @@ class StdioPlayer:
             return self._end(started)
         except BrokenPipeError:  # the client went away mid-answer
             return EXIT_CLEAN
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                self.stdout.close()  # the client reads the end of the server
 
     # -- the client's side ----------------------------------------------------------
 
