@@ -85,7 +85,7 @@ MATCHING: tuple[Word, ...] = (
         "normalize",
         "uuid, timestamp, epoch, id (call_, toolu_, chatcmpl-, resp_, msg_, run_ ids) or re:PATTERN",
         "Volatile values inside strings (JSON bodies at any depth, query values) replaced by a placeholder "
-        "such as <uuid> in both the recorded and the live request before matching.",
+        "such as `<uuid>` in both the recorded and the live request before matching.",
         repeatable=True,
     ),
     Word(
