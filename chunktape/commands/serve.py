@@ -129,6 +129,8 @@ def serve(
     command: tuple[str, ...] = click.get_current_context().meta.get(_COMMAND, ())
     if command and not proxy:
         fail("-- COMMAND needs --proxy (the command reaches the cassettes through HTTPS_PROXY)")
+    if stdio and (proxy or tls_dir or cors):
+        fail("--stdio plays on stdin and stdout: it takes no --proxy, --tls or --cors")
     policy = policy_from_options(speed, split, delay, fault, seed, resume)
     if proxy and match_on is None:  # a proxy sees absolute URLs: the host is part of what was asked
         match_on = ",".join(("host", *DEFAULT_MATCH_ON))
@@ -175,16 +177,17 @@ def serve(
 
 def _serve_stdio(cassettes: list[Cassette], policy: ReplayPolicy, rules: MatchRules) -> int:
     """The first stdio session of the cassettes, played on stdin/stdout; the exit status."""
-    session = next((session for cassette in cassettes for session in cassette.sessions if session.stdio), None)
-    if session is None:
-        names = ", ".join(cassette.path or "<cassette>" for cassette in cassettes)
-        raise ChunktapeError(f"{names}: no stdio session; record one with chunktape record --stdio -- SERVER COMMAND")
     fault = policy.fault
     if policy.split.kind != "recorded" or (fault is not None and fault.kind not in ("cut", "stall")):
         raise ChunktapeError(
             f"--stdio plays whole JSON-RPC lines: it takes speed, delay and fault cut:N or stall:N:DUR, "
             f"not {policy.describe()}"
         )
+
+    session = next((session for cassette in cassettes for session in cassette.sessions if session.stdio), None)
+    if session is None:
+        names = ", ".join(cassette.path or "<cassette>" for cassette in cassettes)
+        raise ChunktapeError(f"{names}: no stdio session; record one with chunktape record --stdio -- SERVER COMMAND")
 
     def log(line: str) -> None:
         click.echo(f"chunktape: {line}", err=True)

@@ -93,30 +93,31 @@ class Tapes:
 
 
 @pytest.fixture(scope="module")
-def tapes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tapes]:
+def tapes(tmp_path_factory: pytest.TempPathFactory) -> Tapes:
     """Record every run once: the LLM and the HTTP MCP server through chunktape's recorder,
     the stdio MCP server through `chunktape record --stdio`. Then every upstream stops."""
     where = tmp_path_factory.mktemp("agent_tapes")
     tapes = Tapes(*(str(where / name) for name in ("llm.yaml", "mcp.yaml", "mcp_stdio.yaml", "mcp_client.yaml")), {})
     record_stdio = ["-m", "chunktape", "record", "--stdio", "--cassette"]
-    with ServedApp(AgentLLM().app) as llm, ServedApp(stamps_app()) as tools:
-        with (
-            Recorder(tapes.llm, upstream=llm.base_url) as llm_tape,
-            Recorder(tapes.mcp_http, upstream=tools.base_url) as mcp_tape,
-        ):
-            llm_url, mcp_url = str(llm_tape.base_url).rstrip("/") + "/v1", str(mcp_tape.base_url).rstrip("/") + "/mcp"
+    with (
+        ServedApp(AgentLLM().app) as llm,
+        ServedApp(stamps_app()) as tools,
+        Recorder(tapes.llm, upstream=llm.base_url) as llm_tape,
+        Recorder(tapes.mcp_http, upstream=tools.base_url) as mcp_tape,
+    ):
+        llm_url, mcp_url = str(llm_tape.base_url).rstrip("/") + "/v1", str(mcp_tape.base_url).rstrip("/") + "/mcp"
 
-            async def record_all() -> None:
-                tapes.outputs["http"] = await agents_run_with(
-                    llm_url, MCPServerStreamableHttp(params={"url": mcp_url}), "Stamp Zürich, please."
-                )
-                server = stdio_server(*record_stdio, tapes.mcp_stdio, "--", PYTHON, *TOOLS)
-                tapes.outputs["stdio"] = await agents_run_with(llm_url, server, "Stamp Zürich over stdio.")
-                tapes.outputs["pydantic-ai"] = await pydantic_ai_run(llm_url, mcp_url)
-                tapes.outputs["mcp"] = await mcp_client_run(*record_stdio, tapes.mcp_client, "--", PYTHON, *TOOLS)
+        async def record_all() -> None:
+            tapes.outputs["http"] = await agents_run_with(
+                llm_url, MCPServerStreamableHttp(params={"url": mcp_url}), "Stamp Zürich, please."
+            )
+            server = stdio_server(*record_stdio, tapes.mcp_stdio, "--", PYTHON, *TOOLS)
+            tapes.outputs["stdio"] = await agents_run_with(llm_url, server, "Stamp Zürich over stdio.")
+            tapes.outputs["pydantic-ai"] = await pydantic_ai_run(llm_url, mcp_url)
+            tapes.outputs["mcp"] = await mcp_client_run(*record_stdio, tapes.mcp_client, "--", PYTHON, *TOOLS)
 
-            anyio.run(record_all)
-    yield tapes
+        anyio.run(record_all)
+    return tapes  # every upstream and recorder has stopped: the tests below replay from the files alone
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chunktape import Cassette, CassettePlayer, Interaction, MatchRules, ReplayPolicy, Request, Response
 from chunktape.cassette import Chunk
 from chunktape.jsonrpc import chunks_with_id, reply_id, request_id, with_id
 
@@ -40,3 +41,18 @@ def test_renumbering_keeps_every_chunk_its_time_and_every_other_byte(data: st.Da
     assert [chunk.at_s for chunk in renumbered] == [chunk.at_s for chunk in chunks]
     assert b"".join(chunk.data for chunk in renumbered) == b"data: " + with_id(REPLY, 2, new) + b"\n\n"
     assert reply_id(b"".join(chunk.data for chunk in renumbered)[6:]) == new
+
+
+def test_a_streamable_http_reply_matched_with_id_ignored_carries_the_live_id() -> None:
+    call = b'{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"stamp"}}'
+    sse = b'event: message\ndata: {"jsonrpc":"2.0","id":3,"result":{"content":[]}}\n\n'
+    recorded = Interaction(
+        Request("POST", "http://127.0.0.1:8000/mcp", (), call % b"3"),
+        Response(200, (("content-type", "text/event-stream"),), chunks=(Chunk(0.01, sse[:30]), Chunk(0.02, sse[30:]))),
+    )
+    player = CassettePlayer([Cassette([recorded])], ReplayPolicy(speed=0), MatchRules.build(ignore=["id"]))
+    schedule = player.play(Request("POST", "http://127.0.0.1:9/mcp", (), call % b'"c0ffee"'))
+    assert b"".join(step.data for step in schedule.steps) == sse.replace(b'"id":3', b'"id":"c0ffee"')
+    assert len(schedule.steps) == 2
+    same = player.play(Request("POST", "http://127.0.0.1:9/mcp", (), call % b"3"))
+    assert b"".join(step.data for step in same.steps) == sse
