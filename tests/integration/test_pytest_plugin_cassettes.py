@@ -134,7 +134,7 @@ def test_new_episodes_records_into_the_first_path_named(pytester: pytest.Pyteste
                 assert [event.type for event in answer][-1] == "response.completed"
             """
         )
-        result = pytester.runpytest_subprocess("--chunktape-record-mode=new_episodes")
+        result = pytester.runpytest("--chunktape-record-mode=new_episodes")
         result.assert_outcomes(passed=1)
         assert [request.path_only for request in upstream.requests] == ["/v1/responses"]
     finally:
