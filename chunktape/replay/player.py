@@ -45,7 +45,10 @@ class CassettePlayer:
         ]
         self._used: set[int] = set()
         self._session_entries: list[tuple[Cassette, int, Session]] = [
-            (cassette, index, session) for cassette in self.cassettes for index, session in enumerate(cassette.sessions)
+            (cassette, index, session)
+            for cassette in self.cassettes
+            for index, session in enumerate(cassette.sessions)
+            if not session.stdio  # a stdio server is played by `serve --stdio`, never over a WebSocket
         ]
         self._used_sessions: set[int] = set()
         self._lock = threading.Lock()
