@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import BinaryIO
 
-from chunktape.cassette import Cassette, Close, Handshake, Message, Request, Session
+from chunktape.cassette import Cassette, Close, Direction, Handshake, Message, Request, Session
 from chunktape.errors import RecordingError
 from chunktape.persist import load_cassette, save_cassette
 from chunktape.secret_names import mask_secrets
@@ -50,20 +50,18 @@ def record_stdio(
         raise RecordingError(
             f"cannot start the MCP server {command[0]!r}: {exc.strerror or exc}; check the command after --"
         ) from None
-    log(f"recording the stdio session of {shlex.join(command)} to {cassette_path}")
+    shown = mask_secrets(shlex.join(command))  # a key given as an argument stays out of logs and cassettes
+    log(f"recording the stdio session of {shown} to {cassette_path}")
     messages: list[Message] = []
     lock = threading.Lock()
     client_closed_at: list[float] = []
 
-    def note(sender: str, line: bytes) -> float:
+    def note(sender: Direction, line: bytes) -> None:
         at = time.perf_counter() - started
         data = line.rstrip(b"\r\n")
         if data.strip():
             with lock:
-                messages.append(
-                    Message(at_s=at, sender="client" if sender == "client" else "server", frame="text", data=data)
-                )
-        return at
+                messages.append(Message(at_s=at, sender=sender, frame="text", data=data))
 
     def client_to_server() -> None:
         assert server.stdin is not None
@@ -108,7 +106,7 @@ def record_stdio(
         code=1000 if by_client or status == 0 else None,
         reason="" if by_client or status == 0 else f"the server exited with status {status}",
     )
-    url = "stdio:" + mask_secrets(shlex.join(command))
+    url = "stdio:" + shown
     earlier.append(Session(Request("GET", url), Handshake(kind="stdio"), recorded, close))
     save_cassette(earlier, cassette_path, redact=redact)
     count = len(recorded)

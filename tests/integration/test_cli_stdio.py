@@ -37,7 +37,10 @@ def test_record_then_serve_a_stdio_server_with_protocol_lines_alone_on_stdout(tm
     cassette = str(tmp_path / "mcp.yaml")
     asked = rpc(1, "grüße") + rpc(2, "again")
 
-    recorded = run("record", "--stdio", "--cassette", cassette, "--", sys.executable, str(server), stdin=asked)
+    key = "sk-proj-" + "a1B2c3D4" * 6  # a key handed to the server as an argument
+    recorded = run(
+        "record", "--stdio", "--cassette", cassette, "--", sys.executable, str(server), "--api-key", key, stdin=asked
+    )
     assert recorded.returncode == 0, recorded.stderr
     answers = [json.loads(line) for line in recorded.stdout.splitlines()]
     assert answers == [
@@ -45,6 +48,8 @@ def test_record_then_serve_a_stdio_server_with_protocol_lines_alone_on_stdout(tm
     ]
     assert "starting" in recorded.stderr
     assert f"chunktape: recorded 4 messages to {cassette}" in recorded.stderr
+    assert key not in recorded.stderr
+    assert key not in Path(cassette).read_text(encoding="utf-8")
     (session,) = load_cassette(cassette).sessions
     assert session.stdio
     assert (len(session.client_messages()), len(session.server_messages())) == (2, 2)
