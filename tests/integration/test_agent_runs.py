@@ -8,6 +8,7 @@ each test replays from the cassettes alone, unless it says the tools run live.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from chunktape import CassettePlayer, MatchRules, Recorder, ReplayPolicy, load_c
 from chunktape.replay.server import ReplayServer
 from tests.support.fakes.agent_llm import AgentLLM, ServedApp
 from tests.support.fakes.mcp_tools import stamps_app
+
+pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -211,3 +214,39 @@ def test_a_stdio_server_cut_after_two_messages_makes_the_mcp_client_raise_its_ow
             mcp_client_run, "-m", "chunktape", "serve", "--stdio", tapes.mcp_client, "--fault", "cut:2", "--speed", "0"
         )
     assert caught.group_contains(MCPError, match="Connection closed")
+
+
+def test_the_plugin_serves_the_llm_and_mcp_cassettes_together_as_docs_agents_md_shows(
+    tapes: Tapes, pytester: pytest.Pytester
+) -> None:
+    cassettes = pytester.path / "cassettes"
+    cassettes.mkdir()
+    shutil.copy(tapes.llm, cassettes / "llm.yaml")
+    shutil.copy(tapes.mcp_http, cassettes / "mcp.yaml")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\naddopts = -p no:cacheprovider\n")
+    pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef anyio_backend():\n    return 'asyncio'\n")
+    pytester.makepyfile(
+        test_agent=f"""
+        import pytest
+        from agents import Agent, OpenAIChatCompletionsModel, Runner, set_tracing_disabled
+        from agents.mcp import MCPServerStreamableHttp
+        from openai import AsyncOpenAI
+
+        set_tracing_disabled(True)
+
+
+        @pytest.mark.anyio
+        @pytest.mark.chunktape("llm.yaml", "mcp.yaml", speed=0)
+        async def test_over_streamable_http(chunktape):
+            client = AsyncOpenAI(base_url=chunktape.base_url + "/v1", api_key="sk-test")
+            model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
+            server = MCPServerStreamableHttp(params={{"url": chunktape.base_url + "/mcp"}})
+            async with server:
+                agent = Agent(name="stamper", instructions="Stamp what you are asked to.", model=model, mcp_servers=[server])
+                result = Runner.run_streamed(agent, "Stamp Zürich, please.")
+                async for _ in result.stream_events():
+                    pass
+            assert result.final_output == {tapes.outputs["http"]!r}
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
