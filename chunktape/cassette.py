@@ -2,8 +2,9 @@
 
 A response keeps its body as the exact chunks the client received, each with the time
 it arrived, so replay can reproduce both the bytes and the rhythm. A realtime session
-(WebSocket: Gemini Live, OpenAI Realtime) is an interaction kind of its own: the handshake,
-every message in both directions with its frame type, bytes and arrival time, then the close.
+(WebSocket: Gemini Live, OpenAI Realtime; or an MCP server's stdin and stdout) is an interaction
+kind of its own: the handshake, every message in both directions with its frame type, bytes and
+arrival time, then the close.
 """
 
 from __future__ import annotations
@@ -144,13 +145,19 @@ class Close:
     reason: str = ""
 
 
+SessionKind = Literal["websocket", "stdio"]
+
+
 @dataclass(frozen=True, repr=False)
 class Handshake:
-    """The server's answer to the upgrade: normally 101 Switching Protocols."""
+    """The server's answer to the upgrade: normally 101 Switching Protocols. For a `stdio`
+    session (an MCP server started as a process, its JSON-RPC lines on stdin and stdout) the
+    start of the process, at `headers_at_s` 0: no status, no headers."""
 
     status: int = 101
     headers: Headers = ()
     headers_at_s: float = 0.0
+    kind: SessionKind = "websocket"
 
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
@@ -174,6 +181,11 @@ class Session:
 
     def client_messages(self) -> tuple[Message, ...]:
         return tuple(message for message in self.messages if message.sender == "client")
+
+    @property
+    def stdio(self) -> bool:
+        """A process's stdin and stdout (`chunktape record --stdio`), not a WebSocket."""
+        return self.handshake.kind == "stdio"
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Which recorded interaction answers a live request, and why the others do not.
 
 Default: method, path, query (secret parameters ignored) and body (JSON compared
-canonically). Volatile JSON fields and query parameters can be ignored by name.
+canonically). Volatile JSON fields and query parameters can be ignored by name, and volatile
+values inside strings (uuids, timestamps, ids) replaced by placeholders on both sides
+(`normalize`, chunktape/normalizers.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from chunktape.cassette import Request
 from chunktape.errors import KnobError
+from chunktape.normalizers import Normalizers
 from chunktape.redaction import Redactor
 
 MATCH_FIELDS = ("method", "host", "path", "query", "body", "headers")
@@ -30,6 +33,7 @@ class MatchRules:
     ignore_json_fields: frozenset[str] = frozenset()
     match_headers: tuple[str, ...] = ()
     redactor: Redactor = field(default_factory=Redactor)
+    normalize: Normalizers = field(default_factory=Normalizers)
 
     @classmethod
     def build(
@@ -38,8 +42,10 @@ class MatchRules:
         ignore: Iterable[str] = (),
         redact: Iterable[str] = (),
         match_headers: Iterable[str] = (),
+        normalize: Iterable[str] | str | None = None,
     ) -> MatchRules:
-        """`ignore` names query parameters or JSON body fields (any depth) to leave out. Each
+        """`ignore` names query parameters or JSON body fields (any depth) to leave out;
+        `normalize` names normalizers (uuid, timestamp, epoch, id, re:PATTERN). Each
         list of names may also be one comma-separated string; anything else is a KnobError."""
         fields = tuple(_texts(match_on, "match_on")) if match_on is not None else DEFAULT_MATCH_ON
         for name in fields:
@@ -53,6 +59,7 @@ class MatchRules:
             ignore_json_fields=ignored | redactor.json_field_names,
             match_headers=tuple(name.lower() for name in _texts(match_headers, "match_headers")),
             redactor=redactor,
+            normalize=Normalizers.parse(normalize),
         )
 
     def differences(self, recorded: Request, live: Request) -> list[str]:
@@ -104,7 +111,7 @@ class MatchRules:
     def _query(self, request: Request) -> list[tuple[str, str]]:
         pairs = parse_qsl(request.query, keep_blank_values=True)
         return sorted(
-            (k, v)
+            (k, self.normalize.text(v))
             for k, v in pairs
             if not self.redactor.is_secret_query_param(k) and k.lower() not in self.ignore_query
         )
@@ -132,8 +139,9 @@ class MatchRules:
             except ValueError:
                 pass
             else:
-                return json.dumps(self._without_ignored(value), sort_keys=True, indent=1, ensure_ascii=False)
-        return body.decode("utf-8", errors="backslashreplace")
+                kept = self.normalize.json(self._without_ignored(value))
+                return json.dumps(kept, sort_keys=True, indent=1, ensure_ascii=False)
+        return self.normalize.text(body.decode("utf-8", errors="backslashreplace"))
 
     def _without_ignored(self, value: Any) -> Any:
         if isinstance(value, dict):
@@ -182,8 +190,11 @@ def _show_query(pairs: Sequence[tuple[str, str]]) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs) or "(none)"
 
 
-def describe_request(request: Request, redactor: Redactor) -> str:
-    """`METHOD /path?query` with secrets redacted, for messages and logs."""
+def describe_request(request: Request, redactor: Redactor, normalize: Normalizers | None = None) -> str:
+    """`METHOD /path?query` with secrets redacted (and volatile values normalized), for messages and logs."""
     url = redactor.url(request.url)
+    if normalize and "?" in url:  # query values are normalized for matching; the path is not
+        head, _, query = url.partition("?")
+        url = f"{head}?{normalize.text(query)}"
     rest = url.split("/", 3)[3] if url.count("/") >= 3 and "://" in url else url.lstrip("/")
     return f"{request.method} /{rest}"

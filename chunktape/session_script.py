@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from chunktape.cassette import Frame, Session
 from chunktape.knobs import ReplayPolicy
+from chunktape.normalizers import Normalizers
 
 CloseKind = Literal["close", "drop", "await_client"]
 
@@ -103,10 +104,17 @@ DEFAULT_VOLATILE_FIELDS = frozenset({"event_id"})
 
 
 def message_differences(
-    recorded: tuple[Frame, bytes], live: tuple[Frame, bytes], ignore_fields: frozenset[str] = frozenset()
+    recorded: tuple[Frame, bytes],
+    live: tuple[Frame, bytes],
+    ignore_fields: frozenset[str] = frozenset(),
+    normalize: Normalizers | None = None,
+    *,
+    rpc_ids: bool = False,
 ) -> list[str]:
     """Why a live client message is not the recorded one; empty when it is. JSON is compared
-    canonically (key order and spacing do not matter), without the `ignore_fields`."""
+    canonically (key order and spacing do not matter), without the `ignore_fields`, with
+    volatile values `normalize`d; with `rpc_ids` (stdio), the top-level JSON-RPC `id` too is
+    left out: a replayed reply carries the live one."""
     reasons: list[str] = []
     (recorded_frame, recorded_data), (live_frame, live_data) = recorded, live
     if recorded_frame != live_frame:
@@ -115,6 +123,10 @@ def message_differences(
     one, other = _json_or_none(recorded_data), _json_or_none(live_data)
     if one is not None and other is not None:
         one, other = _without(one[0], ignored), _without(other[0], ignored)
+        if rpc_ids:
+            one, other = _without_rpc_id(one), _without_rpc_id(other)
+        if normalize:
+            one, other = normalize.json(one), normalize.json(other)
         if one != other:
             reasons.append(f"JSON differs: {_first_difference(one, other)}")
     elif recorded_data != live_data:
@@ -127,6 +139,12 @@ def _json_or_none(data: bytes) -> tuple[Any] | None:
         return (json.loads(data),)
     except ValueError:
         return None
+
+
+def _without_rpc_id(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("jsonrpc") == "2.0":
+        return {key: item for key, item in value.items() if key != "id"}
+    return value
 
 
 def _without(value: Any, names: frozenset[str]) -> Any:

@@ -82,6 +82,13 @@ MATCHING: tuple[Word, ...] = (
         "Query parameters or JSON body fields left out of matching.",
     ),
     Word(
+        "normalize",
+        "uuid, timestamp, epoch, id (call_, toolu_, chatcmpl-, resp_, msg_, run_ ids) or re:PATTERN",
+        "Volatile values inside strings (JSON bodies at any depth, query values) replaced by a placeholder "
+        "such as `<uuid>` in both the recorded and the live request before matching.",
+        repeatable=True,
+    ),
+    Word(
         "redact",
         "header, query parameter or JSON body field names",
         "Names whose values are redacted in cassettes, besides the built-in secret names.",

@@ -15,7 +15,10 @@ def session_report(index: int, session: Session, width: int, more: str) -> str:
     messages = session.messages
     senders = {side: sum(1 for m in messages if m.sender == side) for side in ("client", "server")}
     close = session.close
-    if close is None or close.code is None:
+    if session.stdio and close is not None:  # a process: stdin closed, or the server exited
+        reason = f" ({close.reason})" if close.reason else ""
+        ending = f"ended by the {close.by}{reason} at {_ms(close.at_s)}"
+    elif close is None or close.code is None:
         ending = "connection dropped" if close is None else f"connection dropped by the {close.by} at {_ms(close.at_s)}"
     else:
         reason = f" {close.reason!r}" if close.reason else ""
@@ -23,7 +26,8 @@ def session_report(index: int, session: Session, width: int, more: str) -> str:
     lines = [
         f"session #{index}: {mask_secrets(session.request.url)}",
         f"  {len(messages)} messages ({senders['client']} from the client, {senders['server']} from the server), "
-        f"handshake {session.handshake.status} at {_ms(session.handshake.headers_at_s)}, {ending}",
+        f"{'started' if session.stdio else f'handshake {session.handshake.status}'} at "
+        f"{_ms(session.handshake.headers_at_s)}, {ending}",
     ]
     previous = session.handshake.headers_at_s
     for number, message in enumerate(messages, start=1):

@@ -40,9 +40,16 @@ from chunktape.recorder.settings import RecordSettings, parse_upstream
     is_flag=True,
     help="Record browsers' CORS preflights (OPTIONS) too; by default they reach the upstream but not the cassette.",
 )
+@click.option(
+    "--stdio",
+    is_flag=True,
+    help="Record an MCP server over stdio: the command after -- is the server, started by chunktape, its "
+    "stdin and stdout passed through unchanged and every JSON-RPC line recorded as a session.",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND ARGS...]")
 @exits_cleanly
 def record(
+    stdio: bool,
     upstream: str | None,
     cassette: str,
     host: str,
@@ -64,12 +71,19 @@ def record(
     record exits with its status. Forward mode's CA lives in ~/.chunktape/mitmproxy
     (or $CHUNKTAPE_MITMPROXY_CONFDIR).
 
+    With --stdio, the command is an MCP server instead: give `chunktape record --stdio
+    --cassette mcp.yaml -- SERVER ARGS` to the MCP client as the server's command. Its
+    stdout carries the server's protocol lines only; chunktape speaks on stderr.
+
     \b
     Example:
       chunktape record --upstream https://generativelanguage.googleapis.com \\
           --cassette cassettes/gemini.yaml --port 0 -- pytest tests/test_chat.py
       chunktape record --cassette cassettes/tool.yaml -- python my_tool.py
+      chunktape record --stdio --cassette cassettes/mcp.yaml -- npx -y @modelcontextprotocol/server-everything
     """
+    if stdio:
+        sys.exit(_record_stdio(command, cassette, upstream, append, redact))
     stop_requested = _stop_on_signals_from_now_on()
     if upstream is not None:
         parse_upstream(upstream)  # bad input is reported before anything starts
@@ -112,3 +126,18 @@ def _stop_on_signals_from_now_on() -> threading.Event:
 def _announce(line: str) -> None:
     click.echo(line)
     sys.stdout.flush()
+
+
+def _record_stdio(
+    command: tuple[str, ...], cassette: str, upstream: str | None, append: bool, redact: tuple[str, ...]
+) -> int:
+    if upstream is not None:
+        raise RecordingError("--stdio records a server started by chunktape; it takes no --upstream")
+    from chunktape.recorder.stdio import record_stdio
+
+    def log(line: str) -> None:
+        click.echo(f"chunktape: {line}", err=True)
+
+    return record_stdio(
+        command, cassette, stdin=sys.stdin.buffer, stdout=sys.stdout.buffer, log=log, append=append, redact=redact
+    )

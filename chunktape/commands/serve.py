@@ -12,15 +12,18 @@ from types import FrameType
 
 import click
 
+from chunktape.cassette import Cassette
 from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, fail, knob_options, policy_from_options
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import ChunktapeError
+from chunktape.knobs import ReplayPolicy
 from chunktape.matching import DEFAULT_MATCH_ON, MATCH_FIELDS, MatchRules
 from chunktape.replay.cors import CorsPolicy
 from chunktape.replay.local_tls import local_tls
 from chunktape.replay.player import CassettePlayer
 from chunktape.replay.server import ReplayServer
+from chunktape.replay.stdio import StdioPlayer
 from chunktape.vocabulary import word
 
 
@@ -54,6 +57,7 @@ _COMMAND = "chunktape.serve.command"
     f"[default: {','.join(str(word('match_on').default).split())}].",
 )
 @click.option("--ignore", multiple=True, metavar="NAME", help=f"{word('ignore').help} Repeatable.")
+@click.option("--normalize", multiple=True, metavar="NORMALIZER", help=word("normalize").option_help())
 @click.option(
     "--cors",
     multiple=True,
@@ -77,6 +81,13 @@ _COMMAND = "chunktape.serve.command"
     "as record's forward mode; --match-on then also defaults to host); with -- COMMAND, run it with "
     "HTTPS_PROXY, HTTP_PROXY and SSL_CERT_FILE set and exit with its status.",
 )
+@click.option(
+    "--stdio",
+    is_flag=True,
+    help="Play an MCP server recorded with `record --stdio` on this process's stdin and stdout (give "
+    "`chunktape serve --stdio mcp.yaml` to the MCP client as the server's command). Knobs: speed, delay, "
+    "fault cut:N or stall:N:DUR.",
+)
 @exits_cleanly
 def serve(
     paths: tuple[str, ...],
@@ -90,9 +101,11 @@ def serve(
     resume: str,
     match_on: str | None,
     ignore: tuple[str, ...],
+    normalize: tuple[str, ...],
     cors: tuple[str, ...],
     tls_dir: str | None,
     proxy: bool,
+    stdio: bool,
 ) -> None:
     """Serve cassettes over HTTP, chunk by chunk, at the recorded rhythm or with chaos.
 
@@ -111,15 +124,20 @@ def serve(
       chunktape serve cassettes/chat_ui.yaml --cors http://localhost:5173
       chunktape serve cassettes/gemini_live.yaml --tls .chunktape-tls
       chunktape serve cassettes/tool.yaml --proxy --speed 2 -- python my_tool.py
+      chunktape serve --stdio cassettes/mcp.yaml --fault cut:2
     """
     command: tuple[str, ...] = click.get_current_context().meta.get(_COMMAND, ())
     if command and not proxy:
         fail("-- COMMAND needs --proxy (the command reaches the cassettes through HTTPS_PROXY)")
+    if stdio and (proxy or tls_dir or cors):
+        fail("--stdio plays on stdin and stdout: it takes no --proxy, --tls or --cors")
     policy = policy_from_options(speed, split, delay, fault, seed, resume)
     if proxy and match_on is None:  # a proxy sees absolute URLs: the host is part of what was asked
         match_on = ",".join(("host", *DEFAULT_MATCH_ON))
-    rules = MatchRules.build(match_on, ignore)
+    rules = MatchRules.build(match_on, ignore, normalize=normalize)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
+    if stdio:
+        sys.exit(_serve_stdio(cassettes, policy, rules))
     player = CassettePlayer(cassettes, policy, rules)
     if proxy:
         sys.exit(_serve_as_proxy(player, policy.describe(), host, port, command))
@@ -155,6 +173,27 @@ def serve(
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _serve_stdio(cassettes: list[Cassette], policy: ReplayPolicy, rules: MatchRules) -> int:
+    """The first stdio session of the cassettes, played on stdin/stdout; the exit status."""
+    fault = policy.fault
+    if policy.split.kind != "recorded" or (fault is not None and fault.kind not in ("cut", "stall")):
+        raise ChunktapeError(
+            f"--stdio plays whole JSON-RPC lines: it takes speed, delay and fault cut:N or stall:N:DUR, "
+            f"not {policy.describe()}"
+        )
+
+    session = next((session for cassette in cassettes for session in cassette.sessions if session.stdio), None)
+    if session is None:
+        names = ", ".join(cassette.path or "<cassette>" for cassette in cassettes)
+        raise ChunktapeError(f"{names}: no stdio session; record one with chunktape record --stdio -- SERVER COMMAND")
+
+    def log(line: str) -> None:
+        click.echo(f"chunktape: {line}", err=True)
+
+    log(f"playing {session.request.url} on stdin/stdout with {policy.describe()}")
+    return StdioPlayer(session, policy, rules, sys.stdin.buffer, sys.stdout.buffer, log).run()
 
 
 def _serve_as_proxy(player: CassettePlayer, described: str, host: str, port: int, command: tuple[str, ...]) -> int:

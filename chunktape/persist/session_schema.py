@@ -12,6 +12,9 @@
         close: {by: server, code: 1011, reason: ..., at_s: 1.2}
 
 `close` is required and written last, so a session cut off mid-write never reads as valid.
+An MCP server recorded over stdio (`chunktape record --stdio`) is a session too: its url is
+`stdio:COMMAND`, its handshake `{kind: stdio, headers_at_s: 0.0}` (the process's start), each
+JSON-RPC line a text message, and `close.by` says which side ended it (client: stdin closed).
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def session_node(session: Session) -> dict[str, Any]:
     node: dict[str, Any] = {"url": session.request.url}
     if session.request.headers:
         node["headers"] = _headers_node(session.request.headers)
-    handshake: dict[str, Any] = {"status": session.handshake.status}
+    handshake: dict[str, Any] = {"kind": "stdio"} if session.stdio else {"status": session.handshake.status}
     if session.handshake.headers:
         handshake["headers"] = _headers_node(session.handshake.headers)
     handshake["headers_at_s"] = _seconds(session.handshake.headers_at_s)
@@ -113,7 +116,16 @@ def session_from(node: Any, where: Where) -> Session:
 
 
 def _handshake_from(node: dict[str, Any], where: Where) -> Handshake:
-    _check_keys(node, ("status", "headers", "headers_at_s"), where)
+    _check_keys(node, ("kind", "status", "headers", "headers_at_s"), where)
+    kind = node.get("kind", "websocket")
+    if kind == "stdio":
+        if "status" in node or "headers" in node:
+            raise Invalid(
+                where, "a stdio session's handshake has no status or headers: {kind: stdio, headers_at_s: 0.0}"
+            )
+        return Handshake(headers_at_s=_seconds_field(node, "headers_at_s", where), kind="stdio")
+    if kind != "websocket":
+        raise Invalid((*where, "kind"), f"handshake kind must be websocket or stdio, not {kind!r}")
     status = _field(node, "status", where, int, "the HTTP status of the upgrade answer (101)")
     if status != 101:
         raise Invalid((*where, "status"), f"a session's handshake status is 101 (Switching Protocols), not {status}")

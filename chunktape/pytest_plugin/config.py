@@ -77,6 +77,13 @@ class Settings:
     """Which page origins a browser may read this test's replay server mount from (None: off)."""
     env: bool = True
     """Point the SDKs' base-URL (or proxy) variables at chunktape for the test (environment.py)."""
+    more_cassettes: tuple[str, ...] = ()
+    """The marker's further cassette paths: replayed together with the first, never written to."""
+
+    @property
+    def cassette_paths(self) -> tuple[str, ...]:
+        """Every cassette this test replays; the first receives new recordings."""
+        return (self.cassette_path, *self.more_cassettes)
 
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
@@ -110,6 +117,7 @@ def resolve(
     layers: Sequence[Mapping[str, Any]],
     *,
     session_seed: int,
+    more_cassettes: tuple[str, ...] = (),
 ) -> Settings:
     """One test's settings from its layers (lowest first). Raises KnobError on a bad value."""
     merged = merge(layers)
@@ -131,6 +139,7 @@ def resolve(
         match_on=_names(match_on, "match_on") if match_on is not None else None,
         ignore=_names(merged.get("ignore"), "ignore"),
         redact=redact,
+        normalize=_names(merged.get("normalize"), "normalize"),
     )
     upstream = merged.get("upstream")
     clock = next((known for known in CLOCK_MODES if known == merged.get("clock", "auto")), None)
@@ -147,6 +156,7 @@ def resolve(
         clock=clock,
         cors=CorsPolicy.parse(merged.get("cors")),
         env=env,
+        more_cassettes=more_cassettes,
     )
 
 
@@ -190,18 +200,24 @@ def settings_for(
     config = request.config
     check_keys(fixture_config, "chunktape_config")
     check_keys(knobs, "chunktape_knobs")
-    marker_path: str | None = None
+    marker_paths: list[str] = []
     marker_layers: list[dict[str, Any]] = []
     for marker in reversed(list(request.node.iter_markers("chunktape"))):
         kwargs = dict(marker.kwargs)
-        if len(marker.args) > 1:
-            raise KnobError("@pytest.mark.chunktape takes one cassette path; pass the rest by name")
-        path = marker.args[0] if marker.args else kwargs.pop("path", None)
+        if marker.args and "path" in kwargs:
+            raise KnobError("@pytest.mark.chunktape got cassette paths both by position and as path=; give them once")
+        paths = list(marker.args) if marker.args else [kwargs.pop("path")] if kwargs.get("path") is not None else []
         kwargs.pop("path", None)
         check_keys(kwargs, "@pytest.mark.chunktape")
         marker_layers.append(kwargs)
-        if path is not None:
-            marker_path = str(path)
+        for path in paths:
+            if not isinstance(path, (str, os.PathLike)):
+                raise KnobError(
+                    f"@pytest.mark.chunktape: bad cassette path {path!r}; give paths as text, knobs by name"
+                )
+        if paths:
+            marker_paths = [os.fspath(path) for path in paths]
+    marker_path = marker_paths[0] if marker_paths else None
     node = request.node
     callspec = getattr(node, "callspec", None)
     name = default_cassette_name(
@@ -212,13 +228,14 @@ def settings_for(
         shared=SHARED_PARAMS,
     )
     path = cassette_path(marker_path, cassette_dir, request.path.stem, name)
+    more = tuple(cassette_path(extra, cassette_dir, request.path.stem, name) for extra in marker_paths[1:])
     layers = [ini_layer(config), fixture_config, *marker_layers, knobs, cli_layer(config)]
-    return resolve(path, layers, session_seed=session_seed(config))
+    return resolve(path, layers, session_seed=session_seed(config), more_cassettes=more)
 
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors", "env"):
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "normalize", "redact", "cors", "env"):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer

@@ -82,8 +82,22 @@ class ChunktapeFixture:
                 "upstream='https://api.example.com' on @pytest.mark.chunktape; or re-record it all with "
                 "--chunktape-record-mode=all"
             )
+        missing = [extra for extra in settings.more_cassettes if not os.path.exists(extra)]
+        if missing:
+            raise ChunktapeError(
+                f"{missing[0]}: no such cassette; only the first path of @pytest.mark.chunktape receives recordings, "
+                "the others are replayed as they are: record it on its own first, or fix the path"
+            )
+        if recording and settings.more_cassettes and not settings.upstream:
+            raise RecordingError(
+                f"{path}: recording beside the other cassettes of @pytest.mark.chunktape sends what they do not "
+                "hold on to the recorder, which needs upstream='https://api.example.com' on the marker"
+            )
+        replayed = [*([path] if mode.replays(exists) else []), *settings.more_cassettes]
         player = (
-            CassettePlayer([load_cassette(path)], settings.policy, settings.rules) if mode.replays(exists) else None
+            CassettePlayer([load_cassette(one) for one in replayed], settings.policy, settings.rules)
+            if replayed
+            else None
         )
         handle = cls(settings, server, player, recording=recording)
         if player is not None and not recording:
@@ -144,7 +158,7 @@ class ChunktapeFixture:
         """A sync transport for `httpx.Client(transport=...)` or `httpx2.Client(transport=...)`."""
         self._refuse_forward("transport()")
         replay = (
-            ReplayTransport(self.cassette_path, player=self.player, clock=self._sync_clock())
+            ReplayTransport(self.player.cassettes, player=self.player, clock=self._sync_clock())
             if self.player is not None
             else None
         )
@@ -157,7 +171,7 @@ class ChunktapeFixture:
         """An async transport for `httpx.AsyncClient` or `httpx2.AsyncClient` (asyncio or trio)."""
         self._refuse_forward("async_transport()")
         replay = (
-            AsyncReplayTransport(self.cassette_path, player=self.player, clock=self.settings.clock)
+            AsyncReplayTransport(self.player.cassettes, player=self.player, clock=self.settings.clock)
             if self.player is not None
             else None
         )
@@ -242,6 +256,7 @@ class ChunktapeFixture:
             f"replay with: {command} {' '.join(self.settings.cli_args())}".replace(":  ", ": "),
             f"policy: {self.policy.describe()}",
             f"cassette: {self.cassette_path} (record mode {self.record_mode}: {what})",
+            *(f"also replayed: {extra}" for extra in self.settings.more_cassettes),
         ]
         if misses:
             lines.extend("unmatched request: " + miss for miss in self.misses)

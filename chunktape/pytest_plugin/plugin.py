@@ -99,9 +99,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"chunktape(path=None, *, {', '.join(SETTING_NAMES)}): "
-        "the cassette the chunktape fixture replays (a relative path is inside the cassette directory; "
-        "default: cassettes/<module>/<test>.yaml) and how; knobs are spelled as on the command line; clock='virtual' replays on the event loop's test clock.",
+        f"chunktape(*paths, {', '.join(SETTING_NAMES)}): "
+        "the cassettes the chunktape fixture replays together (a relative path is inside the cassette directory; "
+        "default: cassettes/<module>/<test>.yaml; the first receives new recordings) and how; knobs are spelled as on the command line; clock='virtual' replays on the event loop's test clock.",
     )
     config.addinivalue_line(
         "markers",

@@ -69,15 +69,21 @@ class Usage:
     """file -> 0-based indexes of the interactions a request was answered with."""
 
     def note(self, handle: ChunktapeFixture) -> None:
-        path = os.path.abspath(handle.cassette_path)
-        self.used_files.add(path)
-        if handle.player is None:  # recorded afresh: the whole file is this test's
-            self.used.setdefault(path, set()).update(range(_count(path)))
-            return
-        mine = self.used.setdefault(path, set())
-        for cassette, index in handle.player.used():
-            if cassette.path is not None and os.path.abspath(cassette.path) == path:
-                mine.add(index)
+        for one in handle.settings.cassette_paths:
+            path = os.path.abspath(one)
+            self.used_files.add(path)
+            played = handle.player is not None and any(
+                cassette.path is not None and os.path.abspath(cassette.path) == path
+                for cassette in handle.player.cassettes
+            )
+            if not played:  # recorded afresh: the whole file is this test's
+                self.used.setdefault(path, set()).update(range(_count(path)))
+                continue
+            assert handle.player is not None
+            mine = self.used.setdefault(path, set())
+            for cassette, index in handle.player.used():
+                if cassette.path is not None and os.path.abspath(cassette.path) == path:
+                    mine.add(index)
 
     def to_json(self) -> str:
         return json.dumps(

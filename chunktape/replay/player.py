@@ -11,9 +11,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 
-from chunktape.cassette import Cassette, Interaction, Request, Session
+from chunktape.cassette import Cassette, Interaction, Request, Response, Session
 from chunktape.errors import NoMatchError
+from chunktape.jsonrpc import chunks_with_id, request_id
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules, describe_request
 from chunktape.replay.eventsource import reconnection
@@ -43,7 +45,10 @@ class CassettePlayer:
         ]
         self._used: set[int] = set()
         self._session_entries: list[tuple[Cassette, int, Session]] = [
-            (cassette, index, session) for cassette in self.cassettes for index, session in enumerate(cassette.sessions)
+            (cassette, index, session)
+            for cassette in self.cassettes
+            for index, session in enumerate(cassette.sessions)
+            if not session.stdio  # a stdio server is played by `serve --stdio`, never over a WebSocket
         ]
         self._used_sessions: set[int] = set()
         self._lock = threading.Lock()
@@ -124,6 +129,9 @@ class CassettePlayer:
             return build_schedule(request, coming_back.response, coming_back.policy)
         if policy.fault is not None and policy.fault.kind == "status":
             return build_schedule(request, interaction.response, policy)  # the error body depends on the request
+        renumbered = _with_live_rpc_id(interaction, request)
+        if renumbered is not None:  # a JSON-RPC reply, to a request numbered otherwise: built for this one
+            return build_schedule(request, renumbered, policy)
         # Otherwise a schedule depends only on the response and the policy (its rng is
         # seeded from the policy), and is immutable: build it once, not once per request.
         key = (id(interaction.response), policy)
@@ -161,7 +169,7 @@ class CassettePlayer:
         kind: str,
     ) -> NoMatchError:
         redactor = self.rules.redactor
-        live = describe_request(request, redactor)
+        live = describe_request(request, redactor, self.rules.normalize)
         sources = ", ".join(sorted({c.path or "<in memory>" for c in self.cassettes})) or "no cassette"
         if exhausted:
             return NoMatchError(
@@ -178,13 +186,25 @@ class CassettePlayer:
         for cassette, index, interaction in ranked[:3]:
             reasons = self.rules.differences(interaction.request, request)
             where = f"{cassette.path or '<in memory>'} #{index + 1}"
-            lines.append(f"  {where}: {describe_request(interaction.request, redactor)}")
+            lines.append(f"  {where}: {describe_request(interaction.request, redactor, self.rules.normalize)}")
             lines.extend(f"    - {reason}" for reason in reasons)
         lines.append("Record it (record mode once/new_episodes) or loosen matching (match_on / ignore).")
         closest_cassette, closest_index, closest = ranked[0]
         return NoMatchError(
             "\n".join(lines),
             closest=f"{closest_cassette.path or '<in memory>'} #{closest_index + 1}: "
-            f"{describe_request(closest.request, redactor)}",
+            f"{describe_request(closest.request, redactor, self.rules.normalize)}",
             differences=tuple(self.rules.differences(closest.request, request)),
         )
+
+
+def _with_live_rpc_id(interaction: Interaction, live: Request) -> Response | None:
+    """The recorded JSON-RPC reply (MCP over streamable HTTP) carrying the live request's id,
+    when it matched with another (`id` ignored or normalized); None when nothing changes."""
+    if b'"jsonrpc"' not in live.body or b'"jsonrpc"' not in interaction.request.body:
+        return None
+    live_id, recorded_id = request_id(live.body), request_id(interaction.request.body)
+    if live_id is None or recorded_id is None or live_id == recorded_id:
+        return None
+    response = interaction.response
+    return replace(response, chunks=chunks_with_id(response.chunks, recorded_id, live_id))

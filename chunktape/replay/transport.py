@@ -67,6 +67,7 @@ class _ReplayCore:
         policy: ReplayPolicy | None = None,
         match_on: Iterable[str] | str | None = None,
         ignore: Iterable[str] = (),
+        normalize: Iterable[str] = (),
         player: CassettePlayer | None = None,
         clock: ClockMode | BeatClock = "auto",
     ) -> None:
@@ -75,6 +76,7 @@ class _ReplayCore:
         kind = type(self).__name__
         if player is not None:
             settings = {"policy": policy is not None, "match_on": match_on is not None, "ignore": bool(tuple(ignore))}
+            settings["normalize"] = bool(tuple(normalize))
             _check_player(kind, player, cassette, [*given, *(name for name, set_ in settings.items() if set_)])
         else:
             if policy is not None and given:
@@ -84,7 +86,7 @@ class _ReplayCore:
                 )
             if policy is None:
                 policy = ReplayPolicy.from_knobs(speed=speed, split=split, delay=delay, fault=fault, seed=seed)
-            player = CassettePlayer(_load(cassette), policy, MatchRules.build(match_on, ignore))
+            player = CassettePlayer(_load(cassette), policy, MatchRules.build(match_on, ignore, normalize=normalize))
         self.player = player
         if isinstance(clock, BeatClock) and not self._sync:
             raise ChunktapeError(f"{kind} waits on the event loop's clock: give it clock='virtual', not a BeatClock")

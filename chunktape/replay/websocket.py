@@ -130,7 +130,9 @@ class _Conversation:
             )
             number = len(self.anchors)
             reasons = (
-                message_differences(expected[number - 1], live, self.player.rules.ignore_json_fields)
+                message_differences(
+                    expected[number - 1], live, self.player.rules.ignore_json_fields, self.player.rules.normalize
+                )
                 if number <= len(expected)
                 else [f"the recording holds only {len(expected)} client messages"]
             )
@@ -145,7 +147,11 @@ class _Conversation:
         ranked = sorted(
             range(len(expected)),
             key=lambda index: (
-                len(message_differences(expected[index], live, self.player.rules.ignore_json_fields)),
+                len(
+                    message_differences(
+                        expected[index], live, self.player.rules.ignore_json_fields, self.player.rules.normalize
+                    )
+                ),
                 abs(index + 1 - number),
             ),
         )

@@ -421,7 +421,7 @@ def test_markers_are_registered_with_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(
         [
-            "@pytest.mark.chunktape(path=None, *, speed, split, delay, fault, seed, upstream, match_on,*",
+            "@pytest.mark.chunktape(*paths, speed, split, delay, fault, seed, upstream, match_on,*",
             "@pytest.mark.chunktape_chaos(**knobs): run the test once per combination*",
         ]
     )

@@ -176,3 +176,38 @@ def test_a_cassette_mixing_http_and_sessions_validates_in_its_own_order(tmp_path
     assert (len(loaded.interactions), len(loaded.sessions)) == (1, 2)
     validated = CliRunner().invoke(cli, ["validate", str(path)])
     assert validated.exit_code == 0, validated.output
+
+
+def stdio_session() -> Session:
+    line = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"stamp","arguments":{"label":"Z\xc3\xbcrich"}}}'
+    return Session(
+        Request("GET", "stdio:python -m tools.server"),
+        Handshake(kind="stdio"),
+        (
+            Message(0.01, "client", "text", line),
+            Message(1.2, "server", "text", b'{"jsonrpc":"2.0","id":1,"result":{}}'),
+        ),
+        Close(1.3, "client", 1000),
+    )
+
+
+def test_a_stdio_session_round_trips_with_a_handshake_that_says_stdio() -> None:
+    text = dumps(cassette_of([stdio_session()]))
+    assert "handshake:\n      kind: stdio\n      headers_at_s: 0.0\n" in text
+    (session,) = loads(text).sessions
+    assert session == stdio_session()
+    assert session.stdio
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("kind: stdio", "kind: pipe", "handshake kind must be websocket or stdio, not 'pipe'"),
+        ("kind: stdio\n", "kind: stdio\n      status: 101\n", "a stdio session's handshake has no status or headers"),
+    ],
+)
+def test_a_bad_stdio_handshake_gets_one_line(tmp_path: Path, old: str, new: str, problem: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(dumps(cassette_of([stdio_session()])).replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(CassetteError, match=problem):
+        load_cassette(str(bad))
