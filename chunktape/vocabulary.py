@@ -119,6 +119,15 @@ ENV = Word(
     "proxy; restored after.",
     "true",
 )
+TLS = Word(
+    "tls",
+    "true or false",
+    "Serve the test over https:// and wss:// (for clients that insist on TLS, such as google-genai's Live "
+    "client): replayed by a TLS replay server with a local CA made for the run, recorded through the "
+    "recorder's TLS; chunktape.ca_cert_path is the CA to trust, and with env on SSL_CERT_FILE points at it "
+    "for the test.",
+    "false",
+)
 ENV_VARS = Word(
     "env_vars",
     "NAME or NAME=/path (the path of that SDK's default base URL), one per line",
@@ -155,6 +164,7 @@ PLUGIN_SETTINGS: tuple[Word, ...] = (
     RESUME,
     CORS,
     ENV,
+    TLS,
 )
 """Everything a marker, `chunktape_config` or ini may set, in the order help lists them."""
 

@@ -77,6 +77,8 @@ class Settings:
     """Which page origins a browser may read this test's replay server mount from (None: off)."""
     env: bool = True
     """Point the SDKs' base-URL (or proxy) variables at chunktape for the test (environment.py)."""
+    tls: bool = False
+    """Serve the test over https:// and wss:// with a local CA (the plugin's TLS replay server)."""
 
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
@@ -147,6 +149,7 @@ def resolve(
         clock=clock,
         cors=CorsPolicy.parse(merged.get("cors")),
         env=env,
+        tls=_flag(merged.get("tls", False), "tls"),
     )
 
 
@@ -218,7 +221,7 @@ def settings_for(
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors", "env"):
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors", "env", "tls"):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer

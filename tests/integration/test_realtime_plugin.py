@@ -7,7 +7,7 @@ import pytest
 
 from chunktape import load_cassette
 from tests.integration.test_pytest_plugin import ASYNCIO_ONLY, INI
-from tests.support.fakes.realtime import FakeRealtime, openai
+from tests.support.fakes.realtime import FakeRealtime, gemini, openai
 
 pytest_plugins = ["pytester"]
 
@@ -67,3 +67,55 @@ def test_a_session_records_once_new_episodes_records_a_missing_one_then_both_rep
     last = pytester.runpytest_subprocess("--chunktape-record-mode=none", "-s")
     last.assert_outcomes(passed=1)
     last.stdout.fnmatch_lines(["*REPLAYING*"])
+
+
+LIVE_FILE = """
+import asyncio
+import os
+
+import pytest
+from google import genai
+from google.genai import types
+
+pytestmark = pytest.mark.chunktape("live.yaml", upstream={upstream!r}, tls=True)
+
+
+async def turn():
+    client = genai.Client(api_key="AIzaSyTestTestTestTestTestTestTestTest00")  # base URL from the environment
+    config = types.LiveConnectConfig(response_modalities=[types.Modality.AUDIO])
+    text = ""
+    async with client.aio.live.connect(model="gemini-live-test", config=config) as session:
+        turn = types.Content(role="user", parts=[types.Part(text="你好")])
+        await session.send_client_content(turns=turn, turn_complete=True)
+        async for message in session.receive():
+            model_turn = message.server_content.model_turn if message.server_content else None
+            text += "".join(part.text or "" for part in (model_turn.parts or [])) if model_turn else ""
+    return text
+
+
+def check(chunktape):
+    assert chunktape.ws_url.startswith("wss://127.0.0.1:")
+    assert os.environ["SSL_CERT_FILE"] == chunktape.ca_cert_path
+    assert asyncio.run(asyncio.wait_for(turn(), 20)) == "你好！这是实时会话的回答。"
+
+
+def test_1_records_over_the_recorders_tls(chunktape):
+    assert chunktape.player is None
+    check(chunktape)
+
+
+def test_2_replays_over_the_plugins_tls_server(chunktape):
+    assert chunktape.player is not None
+    check(chunktape)
+"""
+
+
+def test_tls_true_gives_a_live_client_wss_with_its_ca_trusted_through_ssl_cert_file(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makeconftest(ASYNCIO_ONLY)
+    with FakeRealtime(gemini) as upstream:
+        pytester.makepyfile(test_live=LIVE_FILE.format(upstream=upstream.base_url))
+        result = pytester.runpytest_subprocess("--chunktape-record-mode=once", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    (session,) = load_cassette(str(pytester.path / "cassettes" / "live.yaml")).sessions
+    assert session.request.path.endswith(".BidiGenerateContent")
