@@ -50,7 +50,8 @@ KNOBS: tuple[Word, ...] = (
     Word(
         "split",
         "recorded, bytes:N, random:A-B, utf8, events (sse) or whole",
-        "How the body is re-chunked; events cuts after each event of any stream format.",
+        "How the body is re-chunked; events cuts after each event of any stream format; on a realtime session, "
+        "the continuation frames each message is sent in.",
         "recorded",
     ),
     Word(
@@ -62,7 +63,8 @@ KNOBS: tuple[Word, ...] = (
     Word(
         "fault",
         "cut:N (the body ends early after N chunks), stall:N:DUR, status:CODE, truncate or none",
-        "One injected failure.",
+        "One injected failure; on a realtime session N counts messages, and truncate leaves out the last "
+        "server message and closes normally.",
     ),
     Word("seed", "a whole number", "Seed for every random choice (random splits, jitter).", "0"),
     RESUME,
