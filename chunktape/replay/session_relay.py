@@ -125,19 +125,20 @@ async def _end_as_upstream_did(channel: RelayChannel, upstream: ClientConnection
 
 
 def _connect_options() -> dict[str, Any]:
-    """No compression (frames pass as they are), no size limit and no keepalive of our own (the
-    client's pings pass through as its messages do not: the upstream's own timing stands), and
-    never a proxy from the environment: the fallback is the local recorder."""
-    options: dict[str, Any] = {
+    """No compression (frames pass as they are), no size limit, no keepalive of our own (the
+    upstream's own timing stands), and never a proxy from the environment (websockets >= 15
+    reads HTTPS_PROXY): the fallback is the local recorder. Only the options this websockets
+    release knows (keepalive came in 14, proxies in 15)."""
+    wanted: dict[str, Any] = {
         "compression": None,
         "max_size": None,
         "ping_interval": None,
         "open_timeout": OPEN_TIMEOUT_S,
         "user_agent_header": None,
+        "proxy": None,
     }
-    if "proxy" in inspect.signature(connect.__init__).parameters:  # websockets >= 15 reads HTTPS_PROXY
-        options["proxy"] = None
-    return options
+    known = inspect.signature(connect.__init__).parameters
+    return {name: value for name, value in wanted.items() if name in known}
 
 
 _CONNECT_OPTIONS = _connect_options()

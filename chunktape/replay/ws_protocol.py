@@ -138,7 +138,8 @@ class SessionProtocol(asyncio.Protocol):
 
     def _on_frame(self, frame: WsFrame) -> None:
         if frame.opcode is Opcode.CLOSE:
-            self._holding = self.relaying  # the reply waits until the forwarded session has closed
+            # the client closed first: the reply waits until the forwarded session has closed
+            self._holding = self.relaying and bool(self.conn.close_rcvd_then_sent)
             self._messages.put_nowait(None)
             return
         if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
@@ -255,6 +256,8 @@ class SessionProtocol(asyncio.Protocol):
                 if answer.miss is not None and mount.fallback_url is not None:
                     self.relaying = True
                     await relay_session(self, mount.fallback_url, target, headers)
+                    self.release()
+                    await self._close_when_done()
                     return
                 if answer.miss is not None and mount.log_misses:
                     log.warning("%s", answer.miss)
