@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import Close as WsClose
 from websockets.frames import Frame as WsFrame
 from websockets.frames import Opcode
@@ -151,3 +153,40 @@ def test_truncate_leaves_out_the_last_server_message_and_closes_normally() -> No
     assert close is not None
     assert close.code == 1000
     assert "truncate" in close.reason
+
+
+OPEN = Session(  # the client closes first in the recording: the server waits for it
+    Request("GET", "ws://api.example/v1/realtime?model=m"),
+    Handshake(101, (("upgrade", "websocket"), ("sec-websocket-protocol", "realtime")), 0.001),
+    (Message(0.002, "server", "text", TEXT),),
+    Close(1.0, "client", 1000, ""),
+)
+
+
+def test_the_recorded_subprotocol_is_chosen_when_the_client_offers_it(server: ReplayServer) -> None:
+    async def chosen(url: str, offered: list[str] | None) -> str | None:
+        async with connect(url + "/v1/realtime?model=m", subprotocols=offered, open_timeout=WAIT_S) as websocket:  # type: ignore[arg-type]
+            await asyncio.wait_for(websocket.recv(), WAIT_S)
+            return websocket.subprotocol
+
+    player = CassettePlayer([Cassette(sessions=[OPEN])], ReplayPolicy(speed=0), allow_repeats=True)
+    url = "ws" + server.mount(player).removeprefix("http")
+    assert asyncio.run(chosen(url, ["other", "realtime"])) == "realtime"
+    assert asyncio.run(chosen(url, None)) is None
+
+
+def test_stopping_the_server_closes_an_open_session_with_1012() -> None:
+    async def session_during_stop(replay: ReplayServer) -> int | None:
+        async with connect(replay.ws_url + "/v1/realtime?model=m", open_timeout=WAIT_S) as websocket:
+            assert await asyncio.wait_for(websocket.recv(), WAIT_S) == TEXT.decode()
+            await asyncio.to_thread(replay.stop)
+            with pytest.raises(ConnectionClosed) as caught:
+                await asyncio.wait_for(websocket.recv(), WAIT_S)
+        return caught.value.rcvd.code if caught.value.rcvd else None
+
+    replay = ReplayServer(CassettePlayer([Cassette(sessions=[OPEN])], ReplayPolicy(speed=0)))
+    replay.start()
+    try:
+        assert asyncio.run(session_during_stop(replay)) == 1012
+    finally:
+        replay.stop()

@@ -6,6 +6,8 @@ import asyncio
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -130,3 +132,16 @@ def test_truncate_leaves_out_the_last_server_message_and_closes_normally_when_it
     assert (script.ending.kind, script.ending.code) == ("close", TRUNCATE_CLOSE_CODE)
     assert (script.ending.after_client, round(script.ending.wait_s, 6)) == (1, 0.5)
     assert "truncate" in script.ending.reason
+
+
+@given(
+    data=st.binary(max_size=200) | st.text(max_size=80).map(str.encode),
+    split=st.sampled_from(["recorded", "whole", "events", "utf8", "bytes:1", "bytes:3", "random:1-5", "random:2-9"]),
+    seed=st.integers(0, 1000),
+)
+def test_split_message_fragments_always_join_to_the_message_and_none_is_empty(
+    data: bytes, split: str, seed: int
+) -> None:
+    fragments = split_message(data, Split.parse(split), random.Random(seed))
+    assert b"".join(fragments) == data
+    assert all(fragments) or fragments == (b"",)
