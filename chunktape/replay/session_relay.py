@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from chunktape.cassette import Frame
 from chunktape.replay.websocket import Channel, Refusal
+from chunktape.secret_names import SecretNames, redact_url
 from chunktape.secrets_scan import mask_secrets
 
 log = logging.getLogger("chunktape.replay")
@@ -79,7 +80,8 @@ async def relay_session(
         channel.refuse(Refusal(answer.status_code, document if isinstance(document, dict) else {"error": document}))
         return
     except (OSError, InvalidHandshake, TimeoutError) as exc:
-        message = f"chunktape could not open the session at {mask_secrets(url)} to record it: {exc}"
+        shown = mask_secrets(redact_url(url, SecretNames()))
+        message = f"chunktape could not open the session at {shown} to record it: {mask_secrets(str(exc))}"
         log.warning("%s", message)
         channel.refuse(Refusal(502, {"error": {"code": 502, "message": message}, "chunktape": "not recorded"}))
         return

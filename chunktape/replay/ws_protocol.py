@@ -267,6 +267,9 @@ class SessionProtocol(asyncio.Protocol):
             await self._close_when_done()
         except _Refused:
             pass
+        except Exception:  # a bug: said once, and the client is not left waiting
+            log.exception("chunktape: the realtime session %s failed", mask_secrets(path))
+            self.drop()
 
     async def _close_when_done(self) -> None:
         """The script has ended: wait for the reply to our close frame, or close at once (a drop)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -100,3 +101,22 @@ def test_an_upstream_refusal_reaches_the_client_as_its_http_status_and_body(serv
     refused = asyncio.run(attempt(server.ws_url))
     assert refused.response.status_code == 403
     assert json.loads(refused.response.body) == json.loads(body)
+
+
+def test_an_unreachable_fallback_is_a_502_that_names_it_without_the_key(server: ReplayServer) -> None:
+    key = "AIzaSyTestTestTestTestTestTestTestTest00"
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nothing listens there now
+
+    async def attempt(url: str) -> InvalidStatus:
+        with pytest.raises(InvalidStatus) as caught:
+            await connect(url + GEMINI_PATH + f"?key={key}", open_timeout=WAIT_S)
+        return caught.value
+
+    refused = asyncio.run(attempt(relaying_to(server, f"http://127.0.0.1:{port}")))
+    assert refused.response.status_code == 502
+    message = json.loads(refused.response.body)["error"]["message"]
+    assert f"127.0.0.1:{port}" in message
+    assert key not in message
