@@ -1,5 +1,6 @@
-"""The pytest plugin serves realtime sessions: `chunktape.ws_url`, recorded once, a missing
-session forwarded to the recorder in new_episodes, then all replayed with the upstream gone."""
+"""The pytest plugin serves realtime sessions: `chunktape.ws_url` recorded, a missing session
+forwarded to the recorder in new_episodes, then all replayed with the upstream gone; and
+`tls=True` for clients that insist on wss://."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tests.integration.test_pytest_plugin import ASYNCIO_ONLY, INI
 from tests.support.fakes.realtime import FakeRealtime, gemini, openai
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.timeout(300)  # pytest subprocesses with the recorder: slow on a loaded machine
 
 EPISODES_FILE = """
 import asyncio
@@ -17,8 +19,8 @@ import asyncio
 import pytest
 from openai import AsyncOpenAI
 
-pytestmark = pytest.mark.chunktape(upstream={upstream!r})
-MODELS = {models!r}
+pytestmark = pytest.mark.chunktape("realtime.yaml", upstream={upstream!r})
+REPLY = "こんにちは、リアルタイムです。"
 
 
 async def turn(ws_url, model):
@@ -35,38 +37,40 @@ async def turn(ws_url, model):
                 return text
 
 
-def test_realtime(chunktape):
-    for model in MODELS:
-        assert asyncio.run(turn(chunktape.ws_url, model)) == "こんにちは、リアルタイムです。"
-    print("RECORDING" if chunktape.player is None else "REPLAYING")
+def test_1_one_session(chunktape):
+    assert asyncio.run(turn(chunktape.ws_url, "gpt-realtime")) == REPLY
+    print("RECORDING" if chunktape.player is None else "REPLAYING", "test_1")
+
+
+def test_2_that_session_and_another(chunktape):
+    for model in ("gpt-realtime", "gpt-realtime-mini"):
+        assert asyncio.run(turn(chunktape.ws_url, model)) == REPLY
+    print("RECORDING" if chunktape.player is None else "REPLAYING", "test_2")
 """
 
 
-def test_a_session_records_once_new_episodes_records_a_missing_one_then_both_replay_with_the_upstream_gone(
+def test_new_episodes_records_a_missing_session_through_the_recorder_then_all_replay_with_the_upstream_gone(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makeini(INI)
     pytester.makeconftest(ASYNCIO_ONLY)
-    recorded = pytester.path / "cassettes" / "test_episodes" / "test_realtime.yaml"
+    recorded = pytester.path / "cassettes" / "realtime.yaml"
     with FakeRealtime(openai) as upstream:
-        pytester.makepyfile(test_episodes=EPISODES_FILE.format(upstream=upstream.base_url, models=["gpt-realtime"]))
-        first = pytester.runpytest_subprocess("--chunktape-record-mode=once", "-s")
-        first.assert_outcomes(passed=1)
-        first.stdout.fnmatch_lines(["*RECORDING*"])
-        assert len(load_cassette(str(recorded)).sessions) == 1
-        assert "sk-live-secret" not in recorded.read_text(encoding="utf-8")
-        both = ["gpt-realtime", "gpt-realtime-mini"]
-        pytester.makepyfile(test_episodes=EPISODES_FILE.format(upstream=upstream.base_url, models=both))
-        pytester.runpytest_subprocess("--chunktape-record-mode=new_episodes").assert_outcomes(passed=1)
+        pytester.makepyfile(test_episodes=EPISODES_FILE.format(upstream=upstream.base_url))
+        # test_1 finds no cassette and records; test_2 replays that session and records the other
+        first = pytester.runpytest_subprocess("--chunktape-record-mode=new_episodes", "-s", "-p", "no:randomly")
+        first.assert_outcomes(passed=2)
+        first.stdout.fnmatch_lines(["*RECORDING test_1*", "*REPLAYING test_2*"])
     sessions = load_cassette(str(recorded)).sessions
     assert [session.request.query for session in sessions] == ["model=gpt-realtime", "model=gpt-realtime-mini"]
     assert sessions[1].close is not None
     assert sessions[1].close.by == "client"
     assert len(sessions[1].server_messages()) == 7  # session.created, then the turn's 6 events
-    # the upstream is gone: both sessions now replay from the cassette
-    last = pytester.runpytest_subprocess("--chunktape-record-mode=none", "-s")
-    last.assert_outcomes(passed=1)
-    last.stdout.fnmatch_lines(["*REPLAYING*"])
+    assert "sk-live-secret" not in recorded.read_text(encoding="utf-8")
+    # the upstream is gone: every session now replays from the cassette
+    last = pytester.runpytest_subprocess("--chunktape-record-mode=none", "-s", "-p", "no:randomly")
+    last.assert_outcomes(passed=2)
+    last.stdout.fnmatch_lines(["*REPLAYING test_1*", "*REPLAYING test_2*"])
 
 
 LIVE_FILE = """
