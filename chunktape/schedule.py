@@ -132,7 +132,7 @@ def split_body(response: Response, split: Split, rng: random.Random) -> list[tup
             cuts.append(position)
             position += rng.randint(split.size_bytes, split.max_bytes)
     elif split.kind == "utf8":
-        cuts = sorted(set(recorded_ends[:-1]) | set(_inside_multibyte_characters(body)))
+        cuts = sorted(set(recorded_ends[:-1]) | set(inside_multibyte_characters(body)))
     else:  # events (or sse, its older name): SSE events, NDJSON lines, array elements, event-stream messages
         cuts = [end for end in event_ends(body, response.header("content-type")) if end < len(body)]
     pieces: list[tuple[float, bytes]] = []
@@ -146,7 +146,7 @@ def split_body(response: Response, split: Split, rng: random.Random) -> list[tup
     return pieces
 
 
-def _inside_multibyte_characters(body: bytes) -> list[int]:
+def inside_multibyte_characters(body: bytes) -> list[int]:
     """An offset just after the first byte of every multi-byte UTF-8 character."""
     cuts = []
     for index, byte in enumerate(body):

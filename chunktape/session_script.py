@@ -3,7 +3,8 @@
 Replay is causal: each server message is due a recorded gap after the client message it
 followed in the recording (its anchor), not at a fixed offset from the handshake, so a
 slow client never sees answers before its question. The emitter waits for the anchor, then
-for the gap; this module only says which anchor and how long. No clock, no I/O.
+for the gap; this module only says which anchor and how long, and into which WebSocket
+frames each message is fragmented (`split`). No clock, no I/O.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chunktape.cassette import Frame, Session
-from chunktape.knobs import ReplayPolicy
+from chunktape.knobs import ReplayPolicy, Split
 from chunktape.normalizers import Normalizers
+from chunktape.schedule import inside_multibyte_characters
 
 CloseKind = Literal["close", "drop", "await_client"]
 
 FAULT_CLOSE_CODE = 1011
 """The close code of an injected `cut:N`: a server error, never a clean 1000."""
+TRUNCATE_CLOSE_CODE = 1000
+"""The close code of an injected `truncate`: a normal closure, the session just ends early."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,13 @@ class Beat:
     extra_s: float
     frame: Frame
     data: bytes
+    fragments: tuple[bytes, ...] = ()
+    """The message as WebSocket frames (`split`): the first carries the opcode, the rest are
+    continuation frames, the last has FIN. Empty: one frame."""
+
+    @property
+    def frames(self) -> tuple[bytes, ...]:
+        return self.fragments or (self.data,)
 
 
 @dataclass(frozen=True)
@@ -76,13 +87,22 @@ def build_script(session: Session, policy: ReplayPolicy) -> Script:
             extra += policy.delay.first_s
         if fault is not None and fault.kind == "stall" and len(beats) == fault.after_chunks:
             extra += fault.duration_s
-        beats.append(Beat(clients, _scale(message.at_s - anchor_at, policy.speed), extra, message.frame, message.data))
+        fragments = split_message(message.data, policy.split, rng)
+        wait = _scale(message.at_s - anchor_at, policy.speed)
+        beats.append(Beat(clients, wait, extra, message.frame, message.data, fragments if len(fragments) > 1 else ()))
     close = session.close
     if fault is not None and fault.kind == "cut":
         kept = beats[: fault.after_chunks]
         last = kept[-1].after_client if kept else 0
         reason = f"chunktape fault {fault}: closed after {len(kept)} server messages"
         return Script(tuple(kept), Ending("close", last, 0.0, FAULT_CLOSE_CODE, reason), _client_frames(session))
+    if fault is not None and fault.kind == "truncate" and beats:
+        # a WebSocket message arrives whole or not at all: the session loses its last one and
+        # closes normally where that message was due, as HTTP's truncate loses the body's tail
+        left_out = beats.pop()
+        reason = f"chunktape fault truncate: the last of {len(beats) + 1} server messages left out"
+        ending = Ending("close", left_out.after_client, left_out.wait_s, TRUNCATE_CLOSE_CODE, reason)
+        return Script(tuple(beats), ending, _client_frames(session))
     if close is None or close.code is None:
         at = close.at_s if close is not None else (session.messages[-1].at_s if session.messages else anchor_at)
         ending = Ending("drop", clients, _scale(at - anchor_at, policy.speed))
@@ -91,6 +111,29 @@ def build_script(session: Session, policy: ReplayPolicy) -> Script:
     else:
         ending = Ending("close", clients, _scale(close.at_s - anchor_at, policy.speed), close.code, close.reason)
     return Script(tuple(beats), ending, _client_frames(session))
+
+
+def split_message(data: bytes, split: Split, rng: random.Random) -> tuple[bytes, ...]:
+    """One message's payload as the frames it is sent in; joined, they are `data` exactly.
+
+    The recorder keeps whole messages, not the frames they came in, so `recorded`, `whole` and
+    `events` (a message is one event) send one frame; `bytes:N` and `random:A-B` cut by size;
+    `utf8` cuts inside every multi-byte character (text frames too: only the whole message
+    must be valid UTF-8)."""
+    if split.kind == "bytes":
+        cuts = list(range(split.size_bytes, len(data), split.size_bytes))
+    elif split.kind == "random":
+        cuts = []
+        position = rng.randint(split.size_bytes, split.max_bytes)
+        while position < len(data):
+            cuts.append(position)
+            position += rng.randint(split.size_bytes, split.max_bytes)
+    elif split.kind == "utf8":
+        cuts = inside_multibyte_characters(data)
+    else:
+        return (data,)
+    ends = [*cuts, len(data)]
+    return tuple(data[start:end] for start, end in zip([0, *cuts], ends, strict=True))
 
 
 def _client_frames(session: Session) -> tuple[tuple[Frame, bytes], ...]:

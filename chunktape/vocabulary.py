@@ -50,7 +50,8 @@ KNOBS: tuple[Word, ...] = (
     Word(
         "split",
         "recorded, bytes:N, random:A-B, utf8, events (sse) or whole",
-        "How the body is re-chunked; events cuts after each event of any stream format.",
+        "How the body is re-chunked; events cuts after each event of any stream format; on a realtime session, "
+        "the continuation frames each message is sent in.",
         "recorded",
     ),
     Word(
@@ -62,7 +63,8 @@ KNOBS: tuple[Word, ...] = (
     Word(
         "fault",
         "cut:N (the body ends early after N chunks), stall:N:DUR, status:CODE, truncate or none",
-        "One injected failure.",
+        "One injected failure; on a realtime session N counts messages, and truncate leaves out the last "
+        "server message and closes normally.",
     ),
     Word("seed", "a whole number", "Seed for every random choice (random splits, jitter).", "0"),
     RESUME,
@@ -126,6 +128,15 @@ ENV = Word(
     "proxy; restored after.",
     "true",
 )
+TLS = Word(
+    "tls",
+    "true or false",
+    "Serve the test over https:// and wss:// (for clients that insist on TLS, such as google-genai's Live "
+    "client): replayed by a TLS replay server with a local CA made for the run, recorded through the "
+    "recorder's TLS; chunktape.ca_cert_path is the CA to trust, and with env on SSL_CERT_FILE points at it "
+    "for the test.",
+    "false",
+)
 ENV_VARS = Word(
     "env_vars",
     "NAME or NAME=/path (the path of that SDK's default base URL), one per line",
@@ -162,6 +173,7 @@ PLUGIN_SETTINGS: tuple[Word, ...] = (
     RESUME,
     CORS,
     ENV,
+    TLS,
 )
 """Everything a marker, `chunktape_config` or ini may set, in the order help lists them."""
 

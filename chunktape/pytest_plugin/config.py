@@ -79,6 +79,8 @@ class Settings:
     """Point the SDKs' base-URL (or proxy) variables at chunktape for the test (environment.py)."""
     more_cassettes: tuple[str, ...] = ()
     """The marker's further cassette paths: replayed together with the first, never written to."""
+    tls: bool = False
+    """Serve the test over https:// and wss:// with a local CA (the plugin's TLS replay server)."""
 
     @property
     def cassette_paths(self) -> tuple[str, ...]:
@@ -157,6 +159,7 @@ def resolve(
         cors=CorsPolicy.parse(merged.get("cors")),
         env=env,
         more_cassettes=more_cassettes,
+        tls=_flag(merged.get("tls", False), "tls"),
     )
 
 
@@ -235,7 +238,7 @@ def settings_for(
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "normalize", "redact", "cors", "env"):
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "normalize", "redact", "cors", "env", "tls"):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer

@@ -12,7 +12,8 @@ The official SDKs read their base URL from a variable when the client is built:
 
 While replaying (or recording in front of an `upstream=`), each variable is set to
 chunktape's URL plus the path the variable already had (else the SDK's default path, such
-as OpenAI's `/v1`), so requests keep the path they were recorded with. While recording
+as OpenAI's `/v1`), so requests keep the path they were recorded with; with `tls=True` the URL
+is https:// and `SSL_CERT_FILE` names the local CA that signed its certificate. While recording
 without an upstream, the variables stay as they are and the proxy variables send
 everything through the recording proxy instead. Either way, every variable is restored
 when the test ends. A client built before the test began read the old values: see
@@ -139,4 +140,7 @@ def changes_for(handle: ChunktapeFixture, variables: Iterable[SdkVariable]) -> d
         assert proxy_url is not None
         assert ca_path is not None
         return forward_proxy_changes(proxy_url, ca_path)
-    return base_url_changes(handle.base_url, variables, os.environ)
+    changes = base_url_changes(handle.base_url, variables, os.environ)
+    if handle.settings.tls and handle.ca_cert_path is not None:
+        changes["SSL_CERT_FILE"] = handle.ca_cert_path  # https:// and wss:// to chunktape's local CA
+    return changes

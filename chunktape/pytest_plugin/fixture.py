@@ -38,7 +38,8 @@ class ChunktapeFixture:
     - `transport()` / `async_transport()`: httpx or httpx2 transports, no sockets in replay.
     - `policy`, `cassette_path`, `record_mode`, `recording`: what this test does.
     - `forward`, `proxy_url`, `ca_cert_path`: recording without an upstream, through a forward
-      proxy (the environment points at it; see environment.py).
+      proxy (the environment points at it; see environment.py); `ca_cert_path` is also the
+      local CA of a test with `tls=True`.
     - `clock()` / `observe(stream)`: arrival times the client saw, timed from the request.
     """
 
@@ -119,7 +120,14 @@ class ChunktapeFixture:
 
     @property
     def ca_cert_path(self) -> str | None:
-        """The CA the forward recording proxy signs with (`SSL_CERT_FILE`); None unless `forward`."""
+        """The CA to trust (`SSL_CERT_FILE`): the forward recording proxy's; with `tls`, the TLS
+        replay server's, or the recorder's while only recording; else None."""
+        if self.settings.tls and not self.forward:
+            if self.player is not None:
+                return self._server.tls.ca_path if self._server.tls is not None else None
+            self._recorder_url()
+            assert self._recorder is not None
+            return self._recorder.tls_ca_path
         if not self.forward:
             return None
         self._recorder_url()
@@ -132,8 +140,9 @@ class ChunktapeFixture:
         if self._mounted is not None:
             return self._mounted
         self._refuse_forward("base_url")
-        if self.player is None:
-            self._mounted = self._recorder_url()
+        if self.player is None:  # with tls the recorder answers https:// and wss:// on the same port
+            recorder = self._recorder_url()
+            self._mounted = recorder.replace("http://", "https://", 1) if self.settings.tls else recorder
         else:  # new_episodes: what the cassette lacks goes on to the recorder (never when only replaying)
             fallback = self._recorder_url() if self.recording else None
             self._mounted = self._server.mount(

@@ -43,6 +43,7 @@ from chunktape.vocabulary import (
     REPORTS,
     SEED_RANDOM_NOTE,
     SETTING_NAMES,
+    TLS,
 )
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for setting in MATCHING:
         parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
     parser.addini(f"chunktape_{CORS.name}", CORS.ini_help(), type="args")
+    parser.addini(f"chunktape_{TLS.name}", f"{TLS.ini_help()} {TLS.help}", default="")
     environment.addini(parser)
 
 
@@ -263,6 +265,17 @@ def chunktape_server() -> Iterator[ReplayServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def chunktape_tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServer]:
+    """The replay server of the tests with tls=True: https:// and wss://, with a local CA made for
+    this run (one per xdist worker), started before the first such test runs."""
+    from chunktape.replay.local_tls import local_tls
+    from chunktape.replay.server import ReplayServer
+
+    with ReplayServer(port=0, tls=local_tls(str(tmp_path_factory.mktemp("chunktape-tls")))) as server:
+        yield server
+
+
 @pytest.fixture
 def chunktape_config() -> dict[str, Any]:
     """Defaults shared by many tests (override it in a conftest.py): any marker argument but the path,
@@ -302,7 +315,8 @@ def chunktape(
     handle: ChunktapeFixture | None = None
     try:
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
-        handle = ChunktapeFixture.open(settings, chunktape_server)
+        server = request.getfixturevalue("chunktape_tls_server") if settings.tls else chunktape_server
+        handle = ChunktapeFixture.open(settings, server)
         changes = environment.changes_for(handle, environment.configured_variables(request.config))
     except ChunktapeError as exc:
         if handle is not None:

@@ -3,7 +3,8 @@
 Requests under `/_chunktape/<id>` go to the player mounted there, with the prefix
 stripped before matching; everything else goes to the root player. A miss never reaches
 the network: it is answered 404 with the closest recorded request and what differs, unless
-the mount has a fallback URL, which then gets the request.
+the mount has a fallback URL, which then gets the request. WebSocket upgrades never reach
+this app: the server's `ws` protocol (ws_protocol.py) takes them, routed by `route()`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from chunktape.replay.cors import CorsPolicy, cors_gate
 from chunktape.replay.emit import Outcome, Send, emit
 from chunktape.replay.forward import forward, new_client
 from chunktape.replay.player import CassettePlayer
-from chunktape.replay.websocket import deny, play_session
 from chunktape.secrets_scan import mask_secrets
 
 Scope = MutableMapping[str, Any]
@@ -89,7 +89,7 @@ class ReplayApp:
         self.root = root
         self.mounts: dict[str, Mount] = {}
         self.max_body_bytes = max_body_bytes
-        self._clock = Clock()
+        self.clock = Clock()
         self._client: httpx.AsyncClient | None = None
 
     async def aclose(self) -> None:
@@ -98,14 +98,11 @@ class ReplayApp:
             self._client = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            await self._session(scope, receive, send)
-            return
         if scope["type"] != "http":
             return
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         path = raw_path.decode("latin-1")
-        mount, path = self._route(path)
+        mount, path = self.route(path)
         query = scope.get("query_string", b"").decode("latin-1")
         target = path + (f"?{query}" if query else "")
         try:
@@ -133,32 +130,12 @@ class ReplayApp:
         except NoMatchError as miss:
             outcome = await self._on_miss(mount, miss, target, request, send)
         else:
-            outcome = await self._emit_watching_disconnect(emit(schedule, started, send, self._clock), receive)
+            outcome = await self._emit_watching_disconnect(emit(schedule, started, send, self.clock), receive)
         if outcome == "cut":
             _cutting.set(True)
 
-    async def _session(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A WebSocket upgrade: a recorded realtime session, or a 404 before the upgrade."""
-        if (await receive())["type"] != "websocket.connect":
-            return
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
-        mount, path = self._route(raw_path.decode("latin-1"))
-        query = scope.get("query_string", b"").decode("latin-1")
-        target = path + (f"?{query}" if query else "")
-        request = _to_request({**scope, "method": "GET"}, target, b"")
-        if mount is None or mount.player is None:
-            message = f"nothing is mounted at {path}; use the base URL that ReplayServer.mount() returned"
-            log.warning("%s: %s", mask_secrets(describe_request(request, Redactor())), message)
-            error = {"code": MISS_STATUS, "message": message, "closest": None, "differences": []}
-            await deny(send, MISS_STATUS, {"error": error, "chunktape": "no match"})
-            _cutting.set(True)
-            return
-        if not await play_session(
-            mount.player, request, scope, receive, send, self._clock, log_misses=mount.log_misses
-        ):
-            _cutting.set(True)  # answered with HTTP instead of an upgrade: not an error
-
-    def _route(self, path: str) -> tuple[Mount | None, str]:
+    def route(self, path: str) -> tuple[Mount | None, str]:
+        """Who answers `path`, and the path it matches with (the mount prefix stripped)."""
         if not path.startswith(MOUNT_PREFIX):
             return self.root, path
         mount_id, slash, rest = path[len(MOUNT_PREFIX) :].partition("/")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import secrets
 import socket
@@ -22,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Any, cast
 
 import uvicorn
 
@@ -32,6 +34,7 @@ from chunktape.replay.asgi import MOUNT_PREFIX, Mount, ReplayApp, install_log_fi
 from chunktape.replay.cors import CorsPolicy
 from chunktape.replay.local_tls import LocalTLS
 from chunktape.replay.player import CassettePlayer
+from chunktape.replay.ws_protocol import SessionProtocol
 
 _START_TIMEOUT_S = 10.0
 _GRACE_S = 1  # whole seconds: uvicorn takes an int
@@ -116,6 +119,8 @@ class ReplayServer:
             timeout_keep_alive=30,
             ssl_certfile=self.tls.cert_path if self.tls else None,
             ssl_keyfile=self.tls.key_path if self.tls else None,
+            # upgrades go to websockets' Sans-I/O directly, not ASGI: it can fragment (ws_protocol.py)
+            ws=cast(Any, functools.partial(SessionProtocol, self.app)),
         )
         self._server = _Uvicorn(config)
         self._thread = threading.Thread(target=self._run, args=(sock,), name="chunktape-replay-server", daemon=True)

@@ -1,11 +1,12 @@
-"""Plays a realtime session onto an ASGI WebSocket connection, causally.
+"""Plays a realtime session onto a WebSocket connection, causally.
 
 The handshake is matched like an HTTP request (path, query minus secrets); a miss is
 answered with an HTTP 404 and the JSON diff before the upgrade, never a 500. Then two
 tasks run: one reads the client's messages, checks each against the recording and notes
 when it arrived; the other sends each server message a recorded gap after the client
-message it followed (see `chunktape.session_script`). A client message that is not the
-recorded one closes the session with 1008 and a reason naming the closest recorded one.
+message it followed (see `chunktape.session_script`), in the frames `split` chose. A client
+message that is not the recorded one closes the session with 1008 and a reason naming the
+closest recorded one. The connection itself is a `Channel` (replay/ws_protocol.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from chunktape.cassette import Frame, Request, Session
 from chunktape.errors import NoMatchError
@@ -24,63 +25,73 @@ from chunktape.replay.clock import AsyncClock
 from chunktape.replay.player import CassettePlayer
 from chunktape.session_script import Beat, Script, build_script, message_differences
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 MISMATCH_CLOSE_CODE = 1008
 """Policy violation: the client sent what the recording does not hold."""
+MISS_STATUS = 404
 _MAX_REASON_BYTES = 123
 
 log = logging.getLogger("chunktape.replay")
 
 
-async def deny(send: Send, status: int, document: dict[str, Any]) -> None:
-    """Refuse the upgrade with an HTTP answer (ASGI's websocket.http.response extension)."""
-    body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
-    await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+class Channel(Protocol):
+    """One accepted WebSocket connection, as the session player sees it."""
+
+    async def accept(self, subprotocol: str | None) -> None:
+        """Complete the upgrade (101), with `subprotocol` if the client offered it."""
+
+    async def receive(self) -> tuple[Frame, bytes] | None:
+        """The client's next whole message; None once the client has gone."""
+
+    async def send(self, frame: Frame, fragments: tuple[bytes, ...]) -> None:
+        """One message as these frames: the first with the opcode, then continuations, FIN on the last."""
+
+    async def close(self, code: int, reason: str) -> None:
+        """Send a close frame with `code` and `reason`."""
 
 
-def _subprotocol(session: Session, scope: Scope) -> str | None:
-    chosen = session.handshake.header("sec-websocket-protocol")
-    offered = scope.get("subprotocols") or []
-    return chosen if chosen in offered else None
+@dataclass(frozen=True)
+class Refusal:
+    """An upgrade answered with HTTP instead: its status and JSON body, and the miss if it was one."""
+
+    status: int
+    document: dict[str, Any]
+    miss: NoMatchError | None = None
+
+    @property
+    def body(self) -> bytes:
+        return json.dumps(self.document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-async def play_session(
-    player: CassettePlayer,
-    request: Request,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    clock: AsyncClock,
-    *,
-    log_misses: bool = True,
-) -> bool:
-    """Answer one upgrade request from `player`'s sessions (the connect event already read);
-    False when it was refused with an HTTP answer instead."""
-    started = clock.now()
+def miss_refusal(message: str, miss: NoMatchError | None = None) -> Refusal:
+    closest = miss.closest if miss is not None else None
+    differences = list(miss.differences) if miss is not None else []
+    error = {"code": MISS_STATUS, "message": message, "closest": closest, "differences": differences}
+    return Refusal(MISS_STATUS, {"error": error, "chunktape": "no match"}, miss)
+
+
+def answer_upgrade(player: CassettePlayer, request: Request) -> Session | Refusal:
+    """The recorded session for this upgrade request, or the HTTP answer that refuses it (a
+    miss, or an injected `fault status:CODE`)."""
     try:
         session = player.find_session(request)
     except NoMatchError as miss:
-        if log_misses:
-            log.warning("%s", miss)
-        error = {"code": 404, "message": str(miss), "closest": miss.closest, "differences": list(miss.differences)}
-        await deny(send, 404, {"error": error, "chunktape": "no match"})
-        return False
-    policy = player.policy
-    fault = policy.fault
+        return miss_refusal(str(miss), miss)
+    fault = player.policy.fault
     if fault is not None and fault.kind == "status":
         _, body = error_response(request, fault.status)
-        await deny(send, fault.status, json.loads(body) if body.startswith(b"{") else {"error": body.decode()})
-        return False
+        return Refusal(fault.status, json.loads(body) if body.startswith(b"{") else {"error": body.decode()})
+    return session
+
+
+async def play_session(
+    player: CassettePlayer, session: Session, channel: Channel, clock: AsyncClock, started: float, *, log_misses: bool
+) -> None:
+    """Accept the upgrade at its recorded time after `started`, then play `session` causally."""
+    policy = player.policy
     script = build_script(session, policy)
     await clock.sleep_until(started + (session.handshake.headers_at_s / policy.speed if policy.speed else 0.0))
-    await send({"type": "websocket.accept", "subprotocol": _subprotocol(session, scope)})
-    await _Conversation(player, session, script, policy, clock, send, log_misses).run(receive)
-    return True
+    await channel.accept(session.handshake.header("sec-websocket-protocol"))
+    await _Conversation(player, session, script, policy, clock, channel, log_misses).run()
 
 
 class _Conversation:
@@ -91,17 +102,17 @@ class _Conversation:
         script: Script,
         policy: ReplayPolicy,
         clock: AsyncClock,
-        send: Send,
+        channel: Channel,
         log_misses: bool,
     ) -> None:
         self.player, self.session, self.script, self.policy = player, session, script, policy
-        self.clock, self.send, self.log_misses = clock, send, log_misses
+        self.clock, self.channel, self.log_misses = clock, channel, log_misses
         self.anchors = [clock.now()]  # when the handshake and each client message arrived
         self.changed = asyncio.Event()
         self.client_gone = False
 
-    async def run(self, receive: Receive) -> None:
-        reader = asyncio.ensure_future(self._read(receive))
+    async def run(self) -> None:
+        reader = asyncio.ensure_future(self._read())
         writer = asyncio.ensure_future(self._write())
         try:
             # the client left or sent a mismatch (closed), or the script ended: either way, done
@@ -114,20 +125,14 @@ class _Conversation:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
 
-    async def _read(self, receive: Receive) -> None:
+    async def _read(self) -> None:
         expected = self.script.client_frames
         while True:
-            event = await receive()
-            if event["type"] == "websocket.disconnect":
+            live = await self.channel.receive()
+            if live is None:
                 self.client_gone = True
                 self.changed.set()
                 return
-            if event["type"] != "websocket.receive":
-                continue
-            text = event.get("text")
-            live: tuple[Frame, bytes] = (
-                ("text", text.encode("utf-8")) if text is not None else ("binary", event.get("bytes") or b"")
-            )
             number = len(self.anchors)
             reasons = (
                 message_differences(
@@ -170,7 +175,7 @@ class _Conversation:
         await self._close(MISMATCH_CLOSE_CODE, f"chunktape: client message #{number} does not match: {reasons[0]}")
 
     async def _close(self, code: int, reason: str) -> None:
-        await self.send({"type": "websocket.close", "code": code, "reason": _clip_utf8(reason, _MAX_REASON_BYTES)})
+        await self.channel.close(code, _clip_utf8(reason, _MAX_REASON_BYTES))
 
     async def _due(self, after_client: int, wait_s: float) -> float | None:
         """When a step anchored on client message `after_client` is due; None if the client left."""
@@ -203,13 +208,10 @@ class _Conversation:
         await self.clock.sleep_until(max(due, last_sent))
         if ending.kind == "close":
             await self._close(ending.code, ending.reason)
-        # "drop": return without a close frame; the server then closes the connection
+        # "drop": return without a close frame; the connection then closes under the client
 
     async def _send_beat(self, beat: Beat) -> None:
-        if beat.frame == "text":
-            await self.send({"type": "websocket.send", "text": beat.data.decode("utf-8")})
-        else:
-            await self.send({"type": "websocket.send", "bytes": beat.data})
+        await self.channel.send(beat.frame, beat.frames)
 
 
 def _clip_utf8(text: str, limit: int) -> str:

@@ -21,10 +21,10 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 from openai import AsyncOpenAI
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 
 from chunktape import Cassette, CassettePlayer, ReplayPolicy, Session, load_cassette, save_cassette
-from chunktape.knobs import Fault
+from chunktape.knobs import Fault, Split
 from chunktape.recorder import Recorder
 from chunktape.replay.local_tls import local_tls
 from chunktape.replay.server import ReplayServer
@@ -184,6 +184,27 @@ def test_openai_cut_2_raises_the_sdks_connection_closed_error(openai_recorded: t
     assert "cut:2" in caught.value.rcvd.reason
 
 
+@pytest.mark.parametrize("split", ["bytes:7", "utf8"])
+def test_openai_sdk_reassembles_messages_sent_in_continuation_frames(
+    openai_recorded: tuple[Path, Seen], split: str
+) -> None:
+    cassette, recorded = openai_recorded
+    with _replay(cassette, ReplayPolicy(speed=0, split=Split.parse(split))) as server:
+        replayed = asyncio.run(openai_turn(server.ws_url))
+    assert (replayed.kinds, replayed.text, replayed.audio) == (recorded.kinds, recorded.text, recorded.audio)
+
+
+def test_openai_truncate_closes_normally_before_response_done(openai_recorded: tuple[Path, Seen]) -> None:
+    cassette, _ = openai_recorded
+    policy = ReplayPolicy(speed=0, fault=Fault.parse("truncate"))
+    # the SDK's own end of a session, not an error
+    with _replay(cassette, policy) as server, pytest.raises(ConnectionClosedOK) as caught:
+        asyncio.run(openai_turn(server.ws_url))
+    assert caught.value.rcvd is not None
+    assert caught.value.rcvd.code == 1000
+    assert "truncate" in caught.value.rcvd.reason
+
+
 def test_openai_mid_turn_close_replays_with_its_code_and_reason(tmp_path: Path) -> None:
     cassette = tmp_path / "openai-fail.yaml"
     with FakeRealtime(openai) as upstream, Recorder(str(cassette), upstream=upstream.base_url) as recorder:
@@ -326,6 +347,28 @@ def test_gemini_cut_2_raises_the_sdks_own_error(
             asyncio.run(gemini_turn(server.base_url))
     assert caught.value.code == 1011
     assert "cut:2" in str(caught.value)
+
+
+def test_gemini_sdk_reassembles_binary_messages_sent_in_continuation_frames_over_tls(
+    gemini_recorded: tuple[Path, Seen, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cassette, recorded, tls_dir = gemini_recorded
+    with _replay(cassette, ReplayPolicy(speed=0, split=Split.parse("bytes:7")), tls_dir=tls_dir) as server:
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls_dir / "ca.pem"))
+        replayed = asyncio.run(gemini_turn(server.base_url))
+    assert (replayed.kinds, replayed.text, replayed.audio) == (recorded.kinds, recorded.text, recorded.audio)
+
+
+def test_gemini_truncate_ends_the_turn_before_turn_complete_with_a_normal_close(
+    gemini_recorded: tuple[Path, Seen, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cassette, _, tls_dir = gemini_recorded
+    with _replay(cassette, ReplayPolicy(speed=0, fault=Fault.parse("truncate")), tls_dir=tls_dir) as server:
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls_dir / "ca.pem"))
+        with pytest.raises(genai_errors.APIError) as caught:  # google-genai raises on any close mid-receive
+            asyncio.run(gemini_turn(server.base_url))
+    assert caught.value.code == 1000
+    assert "truncate" in str(caught.value)
 
 
 def test_an_in_memory_cassette_of_sessions_needs_no_file() -> None:

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from chunktape import Cassette, CassettePlayer, Close, Handshake, Message, ReplayPolicy, Request, Session
-from chunktape.knobs import Delay, Fault
+from chunktape.knobs import Delay, Fault, Split
 from chunktape.replay.server import ReplayServer
-from chunktape.session_script import FAULT_CLOSE_CODE, build_script, message_differences
+from chunktape.session_script import (
+    FAULT_CLOSE_CODE,
+    TRUNCATE_CLOSE_CODE,
+    build_script,
+    message_differences,
+    split_message,
+)
 
 SESSION = Session(
     Request("GET", "ws://h/v1/realtime?model=m"),
@@ -85,3 +94,54 @@ def test_a_recorded_drop_replays_as_a_dropped_connection() -> None:
 
     with ReplayServer(CassettePlayer([Cassette(sessions=[dropped])], ReplayPolicy(speed=0))) as server:
         assert asyncio.run(run(server.ws_url + "/v1/realtime?model=m")) is None  # no close frame: 1006
+
+
+# -- split and truncate on session messages ---------------------------------------------
+
+
+def test_split_bytes_fragments_each_server_message_and_the_fragments_join_to_it() -> None:
+    beats = build_script(SESSION, ReplayPolicy(split=Split.parse("bytes:5"))).beats
+    first = beats[0]
+    assert [len(piece) for piece in first.frames] == [5, 5, 5, 5, 5, 1]
+    assert all(b"".join(beat.frames) == beat.data for beat in beats)
+
+
+def test_split_random_is_seeded_and_never_loses_a_byte() -> None:
+    policy = ReplayPolicy(split=Split.parse("random:1-4"), seed=7)
+    one, two = build_script(SESSION, policy).beats, build_script(SESSION, policy).beats
+    assert [beat.frames for beat in one] == [beat.frames for beat in two]
+    assert all(b"".join(beat.frames) == beat.data and all(1 <= len(p) <= 4 for p in beat.frames) for beat in one)
+
+
+def test_split_utf8_cuts_inside_every_multibyte_character() -> None:
+    data = "aé你".encode()
+    assert split_message(data, Split.parse("utf8"), random.Random(0)) == (b"a\xc3", b"\xa9\xe4", b"\xbd\xa0")
+
+
+def test_recorded_whole_and_events_keep_one_frame_per_message() -> None:
+    for split in ("recorded", "whole", "events"):
+        assert all(
+            beat.frames == (beat.data,) for beat in build_script(SESSION, ReplayPolicy(split=Split.parse(split))).beats
+        )
+    assert split_message(b"", Split.parse("bytes:2"), random.Random(0)) == (b"",)
+
+
+def test_truncate_leaves_out_the_last_server_message_and_closes_normally_when_it_was_due() -> None:
+    script = build_script(SESSION, ReplayPolicy(fault=Fault.parse("truncate")))
+    assert [beat.data for beat in script.beats] == [b'{"type":"session.created"}', b'{"type":"a"}']
+    assert (script.ending.kind, script.ending.code) == ("close", TRUNCATE_CLOSE_CODE)
+    assert (script.ending.after_client, round(script.ending.wait_s, 6)) == (1, 0.5)
+    assert "truncate" in script.ending.reason
+
+
+@given(
+    data=st.binary(max_size=200) | st.text(max_size=80).map(str.encode),
+    split=st.sampled_from(["recorded", "whole", "events", "utf8", "bytes:1", "bytes:3", "random:1-5", "random:2-9"]),
+    seed=st.integers(0, 1000),
+)
+def test_split_message_fragments_always_join_to_the_message_and_none_is_empty(
+    data: bytes, split: str, seed: int
+) -> None:
+    fragments = split_message(data, Split.parse(split), random.Random(seed))
+    assert b"".join(fragments) == data
+    assert all(fragments) or fragments == (b"",)
