@@ -59,12 +59,12 @@ class Timing:
             headers_s=response.headers_at_s,
             first_byte_s=response.chunks[0].at_s if response.chunks else None,
             total_s=response.end_s,
-            gap_p50_s=_percentile(gaps, 50),
-            gap_p99_s=_percentile(gaps, 99),
+            gap_p50_s=percentile(gaps, 50),
+            gap_p99_s=percentile(gaps, 99),
         )
 
 
-def _percentile(ordered: Sequence[float], percent: int) -> float | None:
+def percentile(ordered: Sequence[float], percent: int) -> float | None:
     """Nearest-rank percentile of sorted values."""
     if not ordered:
         return None
@@ -131,9 +131,33 @@ def diff_cassettes(
     tell what differs in each pair; timing shifts up to `timing_tolerance_s` are not differences."""
     rules = rules or MatchRules()
     ignored = frozenset(name.lower() for name in ignore_fields)
+    pairs: list[PairDiff] = []
+    for paired in pair_interactions(old, new, rules):
+        pair = PairDiff(paired.title, paired.old_index, paired.new_index)
+        if paired.old is not None and paired.new is not None:
+            pair.lines = interaction_differences(paired.old, paired.new, ignored)
+            pair.timing_line = timing_difference(paired.old.response, paired.new.response, timing_tolerance_s)
+        pairs.append(pair)
+    return CassetteDiff(pairs)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An interaction of OLD and its partner in NEW (None on the side that lacks one), numbered from 1."""
+
+    title: str
+    old_index: int | None
+    old: Interaction | None
+    new_index: int | None
+    new: Interaction | None
+
+
+def pair_interactions(old: Cassette, new: Cassette, rules: MatchRules) -> list[Pair]:
+    """OLD's and NEW's interactions paired by match key, the n-th of a key with the n-th,
+    sorted by title (the request, secrets redacted)."""
     old_by_key = _by_key(old.interactions, rules)
     new_by_key = _by_key(new.interactions, rules)
-    pairs: list[tuple[tuple[str, ...], int, PairDiff]] = []
+    pairs: list[tuple[tuple[str, ...], int, Pair]] = []
     for key in sorted(set(old_by_key) | set(new_by_key)):
         olds, news = old_by_key.get(key, []), new_by_key.get(key, [])
         for occurrence in range(max(len(olds), len(news))):
@@ -144,13 +168,16 @@ def diff_cassettes(
             title = describe_request(some[1].request, rules.redactor)
             if occurrence:
                 title += f" (occurrence {occurrence + 1})"
-            pair = PairDiff(title, before[0] if before else None, after[0] if after else None)
-            if before is not None and after is not None:
-                pair.lines = interaction_differences(before[1], after[1], ignored)
-                pair.timing_line = timing_difference(before[1].response, after[1].response, timing_tolerance_s)
+            pair = Pair(
+                title,
+                before[0] if before else None,
+                before[1] if before else None,
+                after[0] if after else None,
+                after[1] if after else None,
+            )
             pairs.append((key, occurrence, pair))
     pairs.sort(key=lambda item: (item[2].title, item[2].old_index is None, item[0], item[1]))
-    return CassetteDiff([pair for _, _, pair in pairs])
+    return [pair for _, _, pair in pairs]
 
 
 def _by_key(
