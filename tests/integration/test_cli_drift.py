@@ -63,7 +63,7 @@ def test_the_key_comes_from_the_environment_and_goes_only_where_the_recording_ha
 ) -> None:
     server = upstreams["words"]
     before = len(server.requests)
-    code, out, err = drift(cassette, "--upstream", server.base_url, "--json")
+    _code, out, err = drift(cassette, "--upstream", server.base_url, "--json")
     sent = server.requests[before]
     assert sent.header("authorization") == f"Bearer {KEY}"
     assert sent.json() == {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "Say hi"}]}
@@ -129,7 +129,8 @@ def test_the_html_report_holds_the_findings_and_both_timelines(
     assert text.count('<tr class="finding">') == 6
     assert "<code>choices[].finish_reason</code>" in text
     assert text.count('<svg class="timeline"') == 1
-    assert 'class="lane chunk-lane"' in text and 'class="lane step-lane"' in text  # recorded and live
+    assert 'class="lane chunk-lane"' in text
+    assert 'class="lane step-lane"' in text
     assert ">live</text>" in text
     assert KEY not in text
 
@@ -238,7 +239,7 @@ def test_header_from_env_fills_a_header_the_recording_redacted(
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cassette: str, args: list[str], message: str) -> None:
-    code, out, err = drift(*(arg.format(cassette=cassette) for arg in args))
+    code, _out, err = drift(*(arg.format(cassette=cassette) for arg in args))
     assert code == 2
     [line] = err.splitlines()
     assert line.startswith("chunktape: error: ")
