@@ -18,6 +18,7 @@ import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ import pytest
 from chunktape.errors import KnobError
 from chunktape.knobs import DEFAULT_SEED, ReplayPolicy, format_number
 from chunktape.matching import MatchRules
+from chunktape.pytest_plugin.max_age import MaxAgeAction, parse_action, parse_max_age
 from chunktape.replay.clock import CLOCK_MODES, ClockMode
 from chunktape.replay.cors import CorsPolicy
 from chunktape.vocabulary import KNOB_NAMES, SETTING_NAMES
@@ -57,6 +59,9 @@ RANDOM_SEED = "random"
 # parameters that vary how a test runs, not what it asks: they share one cassette
 SHARED_PARAMS = ("chunktape_knobs", "anyio_backend")
 
+AGE_SETTINGS = ("max_age", "max_age_action")
+"""Settings the ini and the command line give too (`chunktape_max_age`, `--chunktape-max-age`)."""
+
 _UNSAFE = re.compile(r"[^\w.,=+@\[\]-]+")
 _MAX_NAME_BYTES = 200
 
@@ -77,6 +82,9 @@ class Settings:
     """Which page origins a browser may read this test's replay server mount from (None: off)."""
     env: bool = True
     """Point the SDKs' base-URL (or proxy) variables at chunktape for the test (environment.py)."""
+    max_age: timedelta | None = None
+    """How old a replayed cassette may be (max_age.py); None: any age."""
+    max_age_action: MaxAgeAction = "fail"
 
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
@@ -147,6 +155,8 @@ def resolve(
         clock=clock,
         cors=CorsPolicy.parse(merged.get("cors")),
         env=env,
+        max_age=parse_max_age(merged.get("max_age")),
+        max_age_action=parse_action(merged.get("max_age_action")),
     )
 
 
@@ -218,7 +228,7 @@ def settings_for(
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors", "env"):
+    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "redact", "cors", "env", *AGE_SETTINGS):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer
@@ -227,6 +237,8 @@ def ini_layer(config: pytest.Config) -> dict[str, Any]:
 def cli_layer(config: pytest.Config) -> dict[str, Any]:
     layer = {name: config.getoption(f"chunktape_{name}") for name in KNOB_NAMES}
     layer["record_mode"] = config.getoption("chunktape_record_mode")
+    for name in AGE_SETTINGS:
+        layer[name] = config.getoption(f"chunktape_{name}")
     return layer
 
 

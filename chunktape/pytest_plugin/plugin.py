@@ -13,6 +13,7 @@ plugin's options, markers, hooks and fixtures stand together here; the work they
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ import pytest
 
 from chunktape.errors import ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
+from chunktape.pytest_plugin import drift as drifts
 from chunktape.pytest_plugin import environment, route_httpx, virtual_time
 from chunktape.pytest_plugin import report as reports
 from chunktape.pytest_plugin.config import (
@@ -33,12 +35,15 @@ from chunktape.pytest_plugin.config import (
     settings_for,
 )
 from chunktape.pytest_plugin.fixture import ChunktapeFixture
+from chunktape.pytest_plugin.max_age import CassetteAgeWarning
 from chunktape.secrets_scan import mask, secret_values
 from chunktape.vocabulary import (
     CORS,
     KNOB_NAMES,
     KNOBS,
     MATCHING,
+    MAX_AGE,
+    MAX_AGE_ACTION,
     RECORD_MODE,
     REPORTS,
     SEED_RANDOM_NOTE,
@@ -72,6 +77,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             metavar=knob.metavar,
             help=f"{knob.option_help()}{extra} Overrides markers and ini.",
         )
+    for word in (MAX_AGE, MAX_AGE_ACTION):
+        group.addoption(
+            f"--chunktape-{word.name.replace('_', '-')}",
+            default=None,
+            dest=f"chunktape_{word.name}",
+            metavar=word.metavar,
+            help=f"{word.option_help()} Overrides markers and ini.",
+        )
     for word in REPORTS:
         flag = f"--chunktape-{word.name.replace('_', '-')}"
         if word.flag:
@@ -93,6 +106,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for setting in MATCHING:
         parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
     parser.addini(f"chunktape_{CORS.name}", CORS.ini_help(), type="args")
+    for word in (MAX_AGE, MAX_AGE_ACTION):
+        parser.addini(f"chunktape_{word.name}", word.ini_help(), default="")
     environment.addini(parser)
 
 
@@ -112,6 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
     if reports.start_usage(config):  # --chunktape-report-unused: its hooks join in
         config.pluginmanager.register(reports.UnusedHooks(), "chunktape_unused")
+    if drifts.start(config):  # --chunktape-drift
+        config.pluginmanager.register(drifts.DriftHooks(), "chunktape_drift")
     try:
         check_session(config)
         environment.configured_variables(config)
@@ -303,12 +320,15 @@ def chunktape(
     try:
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
         handle = ChunktapeFixture.open(settings, chunktape_server)
+        stale = handle.age_warning(request.node.nodeid)
         changes = environment.changes_for(handle, environment.configured_variables(request.config))
     except ChunktapeError as exc:
         if handle is not None:
             handle.close()
         raise pytest.fail.Exception(f"chunktape: {exc}", pytrace=False) from None
     request.node.stash[_FIXTURE] = handle
+    if stale is not None:
+        warnings.warn(CassetteAgeWarning(stale), stacklevel=1)
     try:
         with environment.changed_environment(changes):
             yield handle
@@ -317,6 +337,9 @@ def chunktape(
         usage = reports.usage_of(request.config)
         if usage is not None:
             usage.note(handle)
+        drift_run = drifts.run_of(request.config)
+        if drift_run is not None:
+            drift_run.check(handle, request.node.nodeid)
 
 
 @pytest.fixture
