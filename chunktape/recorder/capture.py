@@ -31,7 +31,7 @@ class ExchangeCapture:
         self, request: Request, *, clock: Clock = time.perf_counter, wall_clock: Callable[[], datetime] = utc_now
     ) -> None:
         self.request = request
-        self.recorded_at = wall_clock().replace(microsecond=0)
+        self.recorded_at = wall_clock().astimezone(UTC).replace(microsecond=0)
         self.clock = clock
         self._clock = clock
         self.started = clock()

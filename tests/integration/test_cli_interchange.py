@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -94,6 +95,44 @@ def test_a_key_left_in_a_body_is_warned_about_masked(tmp_path: Path) -> None:
     assert "OpenAI-style API key at line" in output
     assert "edit it out before you commit" in output
     assert LIVE_KEY not in output  # the warning masks it
+
+
+def test_a_vcr_import_is_dated_by_the_responses_date_header_else_by_the_import(tmp_path: Path) -> None:
+    source = tmp_path / "vcr.yaml"
+    item = (
+        "- request:\n    body: null\n    headers: {{}}\n    method: GET\n    uri: https://x.test/{name}\n"
+        "  response:\n    body:\n      string: ok\n    headers: {headers}\n    status: {{code: 200, message: OK}}\n"
+    )
+    source.write_text(
+        "interactions:\n"
+        + item.format(name="dated", headers="{Date: ['Tue, 14 Oct 2025 09:21:09 GMT']}")
+        + item.format(name="undated", headers="{}")
+        + "version: 1\n"
+    )
+    out = tmp_path / "out.yaml"
+    before = datetime.now(UTC).replace(microsecond=0)
+    import_file("vcr", source, out)
+    after = datetime.now(UTC)
+    dated, undated = load_cassette(str(out)).interactions
+    assert dated.recorded_at == datetime(2025, 10, 14, 9, 21, 9, tzinfo=UTC)
+    assert undated.recorded_at is not None
+    assert before <= undated.recorded_at <= after
+    assert "recorded_at: '2025-10-14T09:21:09Z'" in out.read_text()
+
+
+def test_a_har_import_is_dated_by_each_entrys_started_date_time(tmp_path: Path) -> None:
+    entry = {
+        "startedDateTime": "2026-03-01T10:15:30.123+01:00",
+        "request": {"method": "GET", "url": "https://x.test/a", "headers": []},
+        "response": {"status": 200, "headers": [], "content": {"text": "ok"}},
+        "timings": {"send": 1, "wait": 20, "receive": 5},
+    }
+    source = tmp_path / "one.har"
+    source.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
+    out = tmp_path / "out.yaml"
+    import_file("har", source, out)
+    [interaction] = load_cassette(str(out)).interactions
+    assert interaction.recorded_at == datetime(2026, 3, 1, 9, 15, 30, tzinfo=UTC)
 
 
 def test_pace_spaces_an_imported_stream_per_event(upstream: FakeUpstream, tmp_path: Path) -> None:
