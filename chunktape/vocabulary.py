@@ -152,16 +152,18 @@ REPORTS: tuple[Word, ...] = (
         "After the run, list the cassette files and the interactions no test used (xdist workers combined).",
         flag=True,
     ),
-    Word(
-        "drift",
-        "",
-        "Send each replaying test's recorded requests to its upstream too and report, per test, what drifted "
-        "(fields, event kinds, timing; as `chunktape drift`) in the summary and --chunktape-report pages; "
-        "tests do not fail on it. Keys come from the providers' environment variables.",
-        flag=True,
-    ),
 )
 """Reports of a test run: command-line options of the pytest plugin (`--chunktape-report=DIR`)."""
+
+DRIFT = Word(
+    "drift",
+    "",
+    "Send each replaying test's recorded requests to its upstream too and report, per test, what drifted "
+    "(fields, event kinds, timing; as `chunktape drift`) in the summary and --chunktape-report pages; "
+    "tests do not fail on it. Keys come from the providers' environment variables.",
+    flag=True,
+)
+"""`--chunktape-drift`: the live provider compared with each test's cassette (docs/drift.md)."""
 
 SEED_RANDOM_NOTE = "'random' picks a seed per run and prints it in the header."
 """The pytest plugin's extra spelling of `seed`."""

@@ -18,7 +18,6 @@ from chunktape.errors import ChunktapeError
 from chunktape.matching import MatchRules, describe_request
 from chunktape.persist import load_cassette, save_cassette
 from chunktape.recorder.fetch import HeaderSource, LiveError, fetch, live_request
-from chunktape.views.diff import pair_interactions
 from chunktape.views.drift import (
     DEFAULT_TOLERANCE,
     SEVERITIES,
@@ -29,6 +28,7 @@ from chunktape.views.drift import (
     parse_tolerance,
 )
 from chunktape.views.drift_page import Compared, render_drift_page
+from chunktape.views.pairing import pair_interactions
 
 LIVE_SUFFIX = ".live"
 """`--rerecord` writes `chat.yaml`'s live answers to `chat.live.yaml`, beside it."""

@@ -39,6 +39,7 @@ from chunktape.pytest_plugin.max_age import CassetteAgeWarning
 from chunktape.secrets_scan import mask, secret_values
 from chunktape.vocabulary import (
     CORS,
+    DRIFT,
     KNOB_NAMES,
     KNOBS,
     MATCHING,
@@ -85,7 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             metavar=word.metavar,
             help=f"{word.option_help()} Overrides markers and ini.",
         )
-    for word in REPORTS:
+    for word in (*REPORTS, DRIFT):
         flag = f"--chunktape-{word.name.replace('_', '-')}"
         if word.flag:
             group.addoption(flag, action="store_true", default=False, dest=f"chunktape_{word.name}", help=word.help)
