@@ -4,12 +4,13 @@ a page in `--chunktape-report=DIR`), as `chunktape drift` would. Tests never fai
 with drift is a report, the replay is still the test.
 
 Keys come from the providers' environment variables (recorder/fetch.py), only where the
-recorded request had one. Each pytest process reports its own tests (under xdist: each
-worker's tests, in its own output).
+recorded request had one. Under xdist each worker hands its lines to the controller, which
+reports them all.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from chunktape.views.drift_page import Compared
 
 _UNSAFE = re.compile(r"[^\w.=+@-]+")
+_WORKER_KEY = "chunktape_drift"
 DRIFT_KEY = pytest.StashKey["DriftRun"]()
 
 
@@ -41,6 +43,8 @@ class DriftRun:
 
     directory: str | None
     tests: list[DriftOfTest] = field(default_factory=list)
+    from_workers: list[str] = field(default_factory=list)
+    """Summary lines xdist workers handed over."""
 
     def check(self, handle: ChunktapeFixture, nodeid: str) -> None:
         """Send the test's recorded requests to its upstream and keep what drifted; a test that
@@ -98,7 +102,10 @@ class DriftRun:
                 for severity in ("breaking", "notable", "timing")
                 if any(f.severity == severity for f in findings)
             )
-            lines.append(f"{test.nodeid}: " + (f"{len(findings)} findings ({counts})" if findings else "no drift"))
+            lines.append(
+                f"{test.nodeid}: "
+                + (f"{len(findings)} finding{'' if len(findings) == 1 else 's'} ({counts})" if findings else "no drift")
+            )
             for one in test.report.interactions:
                 lines.extend(f"  {one.request}: {finding.line()}" for finding in one.findings)
             if test.report.error is not None:
@@ -121,12 +128,27 @@ def run_of(config: pytest.Config) -> DriftRun | None:
 
 
 class DriftHooks:
-    """The hook of --chunktape-drift, registered only when it is given."""
+    """The hooks of --chunktape-drift, registered only when it is given."""
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """On an xdist worker: hand the lines to the controller."""
+        run = run_of(session.config)
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if run is not None and workeroutput is not None:
+            workeroutput[_WORKER_KEY] = json.dumps(run.summary_lines())
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        run = run_of(node.config)
+        text = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+        if run is not None and text:
+            run.from_workers.extend(json.loads(text))
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         run = run_of(config)
-        if run is None:
+        if run is None or hasattr(config, "workerinput"):
             return
         terminalreporter.section("chunktape: drift")
-        for line in run.summary_lines() or ["no test replayed a cassette with an upstream"]:
+        lines = [*run.summary_lines(), *run.from_workers]
+        for line in lines or ["no test replayed a cassette with an upstream"]:
             terminalreporter.line(line)

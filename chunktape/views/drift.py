@@ -177,6 +177,7 @@ def compare(
         result.notes.append(f"timing not compared: the recorded chunk times are {recorded.timing}, not measured")
     else:
         findings.extend(timing_findings(recorded, live, timing_tolerance))
+    findings.sort(key=lambda finding: SEVERITIES.index(finding.severity))  # most serious first, else as found
     return result
 
 
