@@ -17,7 +17,7 @@ from importlib.metadata import version as _installed_version
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from chunktape.cassette import Cassette, Interaction, Request
+from chunktape.cassette import Cassette, Interaction, Request, iso_utc
 from chunktape.interchange.common import ImportProblem, one_chunk_response, sendable_headers, source_time
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -95,8 +95,16 @@ def _interaction(
             headers_at_s=round((send_ms + wait_ms) / 1000, 6),
             end_s=round(total_ms / 1000, 6),
         ),
-        recorded_at=source_time(entry.get("startedDateTime"), response_headers, imported_at),
+        recorded_at=source_time(_stated_time(entry), response_headers, imported_at),
     )
+
+
+def _stated_time(entry: dict[str, Any]) -> object:
+    """The entry's `startedDateTime`; in chunktape's own export, only a real `recorded_at`."""
+    ours = entry.get("_chunktape")
+    if isinstance(ours, dict):
+        return ours.get("recorded_at")
+    return entry.get("startedDateTime")
 
 
 def _ms(value: Any) -> float:
@@ -143,7 +151,7 @@ def write_har(cassettes: list[Cassette]) -> str:
     started = _EPOCH
     for cassette in cassettes:
         for interaction in cassette.interactions:
-            entries.append(_entry(interaction, interaction.recorded_at or started))
+            entries.append(_entry(interaction, started))
             started += timedelta(seconds=max(interaction.response.end_s, 0.001))
     document = {
         "log": {
@@ -157,7 +165,11 @@ def write_har(cassettes: list[Cassette]) -> str:
 
 
 def _entry(interaction: Interaction, started: datetime) -> dict[str, Any]:
+    """`startedDateTime` is the interaction's `recorded_at` when it has one; else a made-up
+    time (HAR requires one), which `_chunktape` leaves out so an import does not take it."""
     request, response = interaction.request, interaction.response
+    if interaction.recorded_at is not None:
+        started = interaction.recorded_at
     headers_ms = round(response.headers_at_s * 1000, 3)
     total_ms = round(response.end_s * 1000, 3)
     body = response.body
@@ -209,5 +221,10 @@ def _entry(interaction: Interaction, started: datetime) -> dict[str, Any]:
             "wait": headers_ms,
             "receive": round(max(total_ms - headers_ms, 0), 3),
         },
-        "_chunktape": {"ended": response.ended, "timing": response.timing, "chunks": len(response.chunks)},
+        "_chunktape": {
+            "ended": response.ended,
+            "timing": response.timing,
+            "chunks": len(response.chunks),
+            **({"recorded_at": iso_utc(interaction.recorded_at)} if interaction.recorded_at is not None else {}),
+        },
     }

@@ -25,10 +25,6 @@ _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=
 _OFF = ("none", "off", "")
 
 
-class CassetteAgeWarning(UserWarning):
-    """A replayed cassette is older than max_age (with max_age_action warn), or has no date."""
-
-
 def parse_max_age(value: object) -> timedelta | None:
     """`30d`, `12h`, `2w` (None for none/off/unset); KnobError with the fix otherwise."""
     if value is None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chunktape.errors import ChunktapeError, KnobError
+from chunktape.errors import CassetteAgeWarning, ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
 from chunktape.pytest_plugin import drift as drifts
 from chunktape.pytest_plugin import environment, route_httpx, virtual_time
@@ -35,7 +35,6 @@ from chunktape.pytest_plugin.config import (
     settings_for,
 )
 from chunktape.pytest_plugin.fixture import ChunktapeFixture
-from chunktape.pytest_plugin.max_age import CassetteAgeWarning
 from chunktape.secrets_scan import mask, secret_values
 from chunktape.vocabulary import (
     CORS,

@@ -4,6 +4,7 @@ binary bodies), and mitmproxy's `hardump`. The imports replay to the official SD
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -15,7 +16,8 @@ import httpx
 import pytest
 import vcr
 
-from chunktape.persist import load_cassette
+from chunktape import Cassette
+from chunktape.persist import load_cassette, save_cassette
 from tests.support import sdk_calls
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.fakes.wire import EXCHANGES, body
@@ -221,6 +223,24 @@ def test_export_har_round_trips_through_import_har(tmp_path: Path) -> None:
     assert imported.response.headers == original.response.headers
     assert imported.response.headers_at_s == original.response.headers_at_s
     assert imported.response.end_s == original.response.end_s
+    # undated: not the export's made-up startedDateTime (2000), but the response's own Date header
+    assert original.recorded_at is None
+    assert original.response.header("date") == "Tue, 14 Oct 2025 09:21:07 GMT"
+    assert imported.recorded_at == datetime(2025, 10, 14, 9, 21, 7, tzinfo=UTC)
+
+
+def test_a_dated_cassette_exports_its_recorded_at_and_imports_it_back(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[2] / "cassettes" / "gemini_stream.yaml"
+    [original] = load_cassette(str(source)).interactions
+    dated = tmp_path / "dated.yaml"
+    when = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
+    save_cassette(Cassette([dataclasses.replace(original, recorded_at=when)]), str(dated))
+    har = tmp_path / "dated.har"
+    assert invoke("export", "har", str(dated), "-o", str(har)).exit_code == 0
+    assert json.loads(har.read_text())["log"]["entries"][0]["startedDateTime"] == "2026-02-03T04:05:06Z"
+    back = tmp_path / "back.yaml"
+    import_file("har", har, back)
+    assert load_cassette(str(back)).interactions[0].recorded_at == when
 
 
 @pytest.mark.parametrize(
