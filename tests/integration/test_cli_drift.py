@@ -83,7 +83,7 @@ def test_a_drifted_provider_is_reported_finding_by_finding_with_path_and_severit
     assert "  notable  field added: choices[].delta.reasoning (event chat.completion.chunk): - -> string" in lines
     assert "  notable  event kind added: event:ping: absent -> present" in lines
     ttft = next(line for line in lines if "ttft" in line)
-    assert re.fullmatch(r"  timing   slower: ttft 100 ms -> \d+ ms \([\d.]+x\)", ttft)
+    assert re.fullmatch(r"  timing   slower: ttft 150 ms -> \d+ ms \([\d.]+x\)", ttft)
     assert lines[-1] == "1 request compared: 6 findings (2 breaking, 3 notable, 1 timing)"
 
 

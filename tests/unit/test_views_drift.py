@@ -94,15 +94,38 @@ def test_a_lost_final_event_is_a_breaking_change_of_the_ending() -> None:
     assert ("final_event_missing", "ending", "breaking") in found
 
 
-def test_timing_within_the_tolerance_or_under_50_ms_is_no_finding() -> None:
-    old = recorded("v1").response
-    later = dataclasses.replace(old, chunks=tuple(Chunk(c.at_s + 0.09, c.data) for c in old.chunks))  # 1.9x
+def shifted(response: Response, seconds: float, scale: float = 1.0) -> Response:
+    return dataclasses.replace(response, chunks=tuple(Chunk(c.at_s * scale + seconds, c.data) for c in response.chunks))
+
+
+def test_timing_within_the_tolerance_is_no_finding_and_beyond_it_says_which_way() -> None:
+    old = recorded("v1").response  # first chunk at 150 ms, then 60 ms gaps
+    later = shifted(old, 0.135)  # first chunk 1.9x later, the same gaps
     assert compare("POST /v1/x", old, later).findings == []
-    assert [f.path for f in compare("POST /v1/x", old, later, timing_tolerance=1.5).findings] == ["ttft"]
-    tiny = dataclasses.replace(old, chunks=tuple(Chunk(c.at_s * 0.2, c.data) for c in old.chunks))  # 5x faster, 80 ms
-    assert [f.kind for f in compare("POST /v1/x", old, tiny).findings] == ["faster"]
-    shaved = dataclasses.replace(old, chunks=tuple(Chunk(c.at_s * 0.7, c.data) for c in old.chunks))
-    assert compare("POST /v1/x", old, shaved, timing_tolerance=1.1).findings == []  # 1.4x but < 50 ms
+    [finding] = compare("POST /v1/x", old, later, timing_tolerance=1.5).findings
+    assert (finding.kind, finding.path, finding.recorded, finding.live, finding.ratio) == (
+        "slower",
+        "ttft",
+        "150 ms",
+        "285 ms",
+        1.9,
+    )
+    [finding] = compare("POST /v1/x", old, shifted(old, -0.12)).findings
+    assert (finding.kind, finding.path, finding.ratio) == ("faster", "ttft", 0.2)
+
+
+def test_gaps_are_compared_at_p50_and_p90() -> None:
+    old = recorded("v1").response
+    slow = shifted(old, -0.15 * 2, scale=3.0)  # the first chunk at 150 ms, every gap three times as long
+    assert [(f.kind, f.path) for f in compare("POST /v1/x", old, slow).findings] == [
+        ("slower", "gap_p50"),
+        ("slower", "gap_p90"),
+    ]
+
+
+def test_a_shift_under_50_ms_is_no_finding_whatever_the_ratio() -> None:
+    old = recorded("v1").response
+    assert compare("POST /v1/x", old, shifted(old, -0.045), timing_tolerance=1.1).findings == []  # 0.7x
 
 
 def test_imported_timing_is_not_compared_and_says_so() -> None:
