@@ -152,8 +152,10 @@ def compare(
     """What drifted between the recorded response and the live one to the same request."""
     result = InteractionDrift(request)
     findings = result.findings
-    if recorded.status != live.status:
+    if recorded.status != live.status:  # an error's body says nothing about the stream's shape
         findings.append(Finding("status_changed", "status", str(recorded.status), str(live.status)))
+        result.notes.append("body and timing not compared: the status changed")
+        return result
     before_type, after_type = _media_type(recorded), _media_type(live)
     if before_type != after_type:
         findings.append(Finding("content_type_changed", "content-type", before_type or "-", after_type or "-"))
@@ -163,7 +165,7 @@ def compare(
     final_after = has_final_event(live.body, live.header("content-type"))
     if final_before != final_after and recorded.ended == live.ended:
         kind = "final_event_missing" if final_before else "final_event_added"
-        findings.append(Finding(kind, "ending", "final event" if final_before else "none", _final(final_after)))
+        findings.append(Finding(kind, "ending", _final(final_before), _final(final_after)))
     before_kinds, after_kinds = kinds_of(recorded), kinds_of(live)
     for kind in sorted(set(before_kinds) - set(after_kinds)):
         findings.append(Finding("event_kind_removed", f"event:{kind}", "present", "absent"))
@@ -171,8 +173,7 @@ def compare(
         findings.append(Finding("event_kind_added", f"event:{kind}", "absent", "present"))
     for kind in sorted(set(before_kinds) & set(after_kinds)):
         for change in shape_changes(before_kinds[kind], after_kinds[kind]):
-            findings.append(Finding(f"field_{change.change}" if change.change != "type_changed" else "type_changed",
-                                    change.path, change.recorded, change.live, event=kind))  # fmt: skip
+            findings.append(Finding(change.change, change.path, change.recorded, change.live, event=kind))
     if recorded.timing != "recorded":
         result.notes.append(f"timing not compared: the recorded chunk times are {recorded.timing}, not measured")
     else:

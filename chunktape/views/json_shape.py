@@ -61,7 +61,7 @@ def _element(path: str) -> str:
 
 @dataclass(frozen=True)
 class ShapeChange:
-    """One structural difference at `path`: `added`, `removed` or `type_changed`."""
+    """One structural difference at `path`: `field_added`, `field_removed` or `type_changed`."""
 
     change: str
     path: str
@@ -80,10 +80,10 @@ def shape_changes(recorded: Shape, live: Shape) -> list[ShapeChange]:
             continue
         before, after = recorded.get(path), live.get(path)
         if after is None and before is not None:
-            changes.append(ShapeChange("removed", path, _types(before), "-"))
+            changes.append(ShapeChange("field_removed", path, _types(before), "-"))
             reported.append(path)
         elif before is None and after is not None:
-            changes.append(ShapeChange("added", path, "-", _types(after)))
+            changes.append(ShapeChange("field_added", path, "-", _types(after)))
             reported.append(path)
         elif before is not None and after is not None:
             solid_before, solid_after = before - {"null"}, after - {"null"}

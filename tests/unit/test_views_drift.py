@@ -47,13 +47,13 @@ def test_the_reverse_direction_reports_removals_as_breaking_and_a_faster_first_c
 def test_null_beside_another_type_is_a_nullable_field_not_a_type_change() -> None:
     before = shape_of([{"usage": None, "stop": None}])
     after = shape_of([{"usage": {"tokens": 3}, "stop": "end"}, {"usage": None, "stop": None}])
-    assert [(c.change, c.path) for c in shape_changes(before, after)] == [("added", "usage.tokens")]
+    assert [(c.change, c.path) for c in shape_changes(before, after)] == [("field_added", "usage.tokens")]
 
 
 def test_only_the_top_of_a_removed_subtree_is_reported() -> None:
     before = shape_of([{"usage": {"a": 1, "b": {"c": 2}}}])
     after = shape_of([{}])
-    assert [(c.change, c.path) for c in shape_changes(before, after)] == [("removed", "usage")]
+    assert [(c.change, c.path) for c in shape_changes(before, after)] == [("field_removed", "usage")]
 
 
 def test_integers_and_decimals_are_one_json_number() -> None:
@@ -74,14 +74,21 @@ def test_a_json_document_body_is_compared_by_its_shape() -> None:
     assert [(f.kind, f.path, f.event) for f in drift.findings] == [("type_changed", "data[].id", "list")]
 
 
-def test_status_content_type_and_ending_are_breaking() -> None:
+def test_a_changed_status_is_breaking_and_the_error_body_is_not_compared() -> None:
     old = recorded("v1").response
-    new = dataclasses.replace(
-        old, status=500, headers=(("content-type", "application/json"),), ended="cut", chunks=old.chunks[:2]
-    )
+    error = Response(429, (("content-type", "application/json"),), 0.01, (Chunk(0.02, b'{"error":{"code":429}}'),))
+    drift = compare("POST /v1/x", old, error)
+    assert [(f.kind, f.path, f.severity, f.recorded, f.live) for f in drift.findings] == [
+        ("status_changed", "status", "breaking", "200", "429")
+    ]
+    assert drift.notes == ["body and timing not compared: the status changed"]
+
+
+def test_content_type_and_ending_are_breaking() -> None:
+    old = recorded("v1").response
+    new = dataclasses.replace(old, headers=(("content-type", "application/x-ndjson"),), ended="cut")
     kinds = {(f.kind, f.path, f.severity) for f in compare("POST /v1/x", old, new).findings}
     assert {
-        ("status_changed", "status", "breaking"),
         ("content_type_changed", "content-type", "breaking"),
         ("ending_changed", "ending", "breaking"),
     } <= kinds
