@@ -30,6 +30,10 @@ MIN_TIMING_SHIFT_S = 0.05
 """A timing figure that moved less than this is never a finding, whatever the ratio: network
 and a busy machine jitter by about as much, and 2 ms -> 5 ms is not a slower provider."""
 
+MIN_GAPS = {"gap_p50": 3, "gap_p90": 10}
+"""Gaps a stream needs before its percentile is compared: the p90 of fewer than 10 gaps is the
+slowest one, a single stall; the median of fewer than 3 is no median."""
+
 _KIND_SEVERITY: dict[str, Severity] = {
     "status_changed": "breaking",
     "content_type_changed": "breaking",
@@ -236,7 +240,8 @@ def _kind_of(value: Any, text: str, default: str = "message") -> str:
 
 @dataclass(frozen=True)
 class TimingFigures:
-    """Time to first chunk and the gaps between chunks (p50, p90), in seconds."""
+    """Time to first chunk and the gaps between chunks (p50, p90), in seconds; a gap figure is
+    None when too few gaps make it one stall's word (see MIN_GAPS)."""
 
     ttft: float | None
     gap_p50: float | None
@@ -246,7 +251,9 @@ class TimingFigures:
     def of(cls, response: Response) -> TimingFigures:
         arrivals = [chunk.at_s for chunk in response.chunks]
         gaps = sorted(later - earlier for earlier, later in itertools.pairwise(arrivals))
-        return cls(arrivals[0] if arrivals else None, percentile(gaps, 50), percentile(gaps, 90))
+        p50 = percentile(gaps, 50) if len(gaps) >= MIN_GAPS["gap_p50"] else None
+        p90 = percentile(gaps, 90) if len(gaps) >= MIN_GAPS["gap_p90"] else None
+        return cls(arrivals[0] if arrivals else None, p50, p90)
 
 
 def timing_findings(recorded: Response, live: Response, tolerance: float) -> list[Finding]:

@@ -121,13 +121,25 @@ def test_timing_within_the_tolerance_is_no_finding_and_beyond_it_says_which_way(
     assert (finding.kind, finding.path, finding.ratio) == ("faster", "ttft", 0.2)
 
 
+def evenly(gap_s: float, count: int, *, stalls: int = 0) -> Response:
+    """`count` chunks, the first at 150 ms, then `gap_s` apart; the last `stalls` gaps 200 ms longer."""
+    times, at = [], 0.15
+    for n in range(count):
+        at += (gap_s + (0.2 if n >= count - stalls else 0.0)) if n else 0.0
+        times.append(at)
+    return Response(200, (("content-type", "text/event-stream"),), 0.0, tuple(Chunk(t, b"data: {}\n\n") for t in times))
+
+
 def test_gaps_are_compared_at_p50_and_p90() -> None:
-    old = recorded("v1").response
-    slow = shifted(old, -0.15 * 2, scale=3.0)  # the first chunk at 150 ms, every gap three times as long
-    assert [(f.kind, f.path) for f in compare("POST /v1/x", old, slow).findings] == [
-        ("slower", "gap_p50"),
-        ("slower", "gap_p90"),
-    ]
+    slow = compare("POST /v1/x", evenly(0.06, 12), evenly(0.18, 12)).findings
+    assert [(f.kind, f.path, f.ratio) for f in slow] == [("slower", "gap_p50", 3.0), ("slower", "gap_p90", 3.0)]
+
+
+def test_a_stall_or_two_among_few_gaps_is_no_finding_but_among_many_moves_the_p90() -> None:
+    assert compare("POST /v1/x", evenly(0.06, 6), evenly(0.06, 6, stalls=2)).findings == []
+    assert compare("POST /v1/x", evenly(0.06, 12), evenly(0.06, 12, stalls=1)).findings == []
+    many = compare("POST /v1/x", evenly(0.06, 12), evenly(0.06, 12, stalls=2)).findings
+    assert [(f.kind, f.path) for f in many] == [("slower", "gap_p90")]
 
 
 def test_a_shift_under_50_ms_is_no_finding_whatever_the_ratio() -> None:
