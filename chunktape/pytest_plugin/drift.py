@@ -18,11 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chunktape.matching import describe_request
-from chunktape.views.drift import DriftReport, compare
-
 if TYPE_CHECKING:
     from chunktape.pytest_plugin.fixture import ChunktapeFixture
+    from chunktape.views.drift import DriftReport
     from chunktape.views.drift_page import Compared
 
 _UNSAFE = re.compile(r"[^\w.=+@-]+")
@@ -49,7 +47,9 @@ class DriftRun:
     def check(self, handle: ChunktapeFixture, nodeid: str) -> None:
         """Send the test's recorded requests to its upstream and keep what drifted; a test that
         recorded afresh, or has no upstream, is noted and skipped."""
+        from chunktape.matching import describe_request
         from chunktape.recorder.fetch import LiveError, fetch, live_request
+        from chunktape.views.drift import DriftReport, compare
         from chunktape.views.drift_page import Compared
 
         report = DriftReport()
