@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import ClassVar, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -112,10 +113,35 @@ class Response:
 
 @dataclass(frozen=True)
 class Interaction:
-    """One request and the response it got."""
+    """One request and the response it got; `recorded_at` is when the request was sent (UTC),
+    None in files older than the field."""
 
     request: Request
     response: Response
+    recorded_at: datetime | None = None
+
+
+def iso_utc(moment: datetime) -> str:
+    """`2026-12-06T09:04:05Z`: ISO-8601 in UTC with a Z; fractions of a second only when the
+    time has them."""
+    moment = moment.astimezone(UTC)
+    spec = "microseconds" if moment.microsecond else "seconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def parse_iso_utc(text: str) -> datetime:
+    """The moment an ISO-8601 text with a zone names (`Z` or `+02:00`), in UTC; ValueError for
+    a text without a zone, which would be a local time nobody can place."""
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone; write it in UTC with a Z, as in 2026-01-31T09:30:00Z")
+    return moment.astimezone(UTC)
+
+
+def oldest_recording(interactions: Iterable[Interaction]) -> datetime | None:
+    """When a cassette was recorded, for its age: the oldest `recorded_at` of its interactions
+    (None when none has one: a file older than the field)."""
+    return min((one.recorded_at for one in interactions if one.recorded_at is not None), default=None)
 
 
 # -- realtime sessions ----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The `chunktape` command: record, serve, inspect, validate, diff, import, export.
+"""The `chunktape` command: record, serve, inspect, validate, diff, drift, import, export.
 
 Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input. A ChunktapeError
 becomes one line on stderr; anything else is a bug and keeps its traceback.
@@ -18,6 +18,7 @@ _COMMANDS = {
     "inspect": "chunktape.commands.inspect:inspect_command",
     "validate": "chunktape.commands.validate:validate",
     "diff": "chunktape.commands.diff:diff_command",
+    "drift": "chunktape.commands.drift:drift_command",
     "import": "chunktape.commands.interchange:import_group",
     "export": "chunktape.commands.interchange:export_group",
 }

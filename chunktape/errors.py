@@ -45,3 +45,8 @@ class RecordingError(ChunktapeError):
 
 class CassetteWarning(UserWarning):
     """A cassette loaded, but not whole: a last interaction cut off mid-write was left out."""
+
+
+class CassetteAgeWarning(UserWarning):
+    """A replayed cassette is older than its max_age (under max_age_action warn), or has no
+    recorded_at to tell its age by."""

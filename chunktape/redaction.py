@@ -67,7 +67,9 @@ class Redactor(SecretNames):
         return replace(response, headers=self.headers(response.headers))
 
     def interaction(self, interaction: Interaction) -> Interaction:
-        return Interaction(request=self.request(interaction.request), response=self.response(interaction.response))
+        return replace(
+            interaction, request=self.request(interaction.request), response=self.response(interaction.response)
+        )
 
     def session(self, session: Session) -> Session:
         """The handshake's secrets (`?key=`, `x-goog-api-key`, `Authorization`) and named JSON

@@ -144,6 +144,19 @@ ENV_VARS = Word(
 )
 """ini only: the variables are a property of the project, not of one test."""
 
+MAX_AGE = Word(
+    "max_age",
+    "a duration like 30d, 12h or 2w, or none",
+    "How old a replayed cassette may be, counted from its oldest interaction's recorded_at; an older one "
+    "fails its test with one line (when it was recorded, the limit, the command that re-records it), or warns "
+    "(max_age_action). A cassette with no recorded_at (written before chunktape dated interactions) only warns.",
+)
+MAX_AGE_ACTION = Word(
+    "max_age_action",
+    "fail or warn",
+    "What a cassette older than max_age does to its test: fail it, or pass with a CassetteAgeWarning.",
+    "fail",
+)
 REPORTS: tuple[Word, ...] = (
     Word(
         "report",
@@ -160,6 +173,16 @@ REPORTS: tuple[Word, ...] = (
 )
 """Reports of a test run: command-line options of the pytest plugin (`--chunktape-report=DIR`)."""
 
+DRIFT = Word(
+    "drift",
+    "",
+    "Send each replaying test's recorded requests to its upstream too and report, per test, what drifted "
+    "(fields, event kinds, timing; as `chunktape drift`) in the summary and --chunktape-report pages; "
+    "tests do not fail on it. Keys come from the providers' environment variables.",
+    flag=True,
+)
+"""`--chunktape-drift`: the live provider compared with each test's cassette (docs/drift.md)."""
+
 SEED_RANDOM_NOTE = "'random' picks a seed per run and prints it in the header."
 """The pytest plugin's extra spelling of `seed`."""
 
@@ -169,6 +192,8 @@ PLUGIN_SETTINGS: tuple[Word, ...] = (
     UPSTREAM,
     *MATCHING,
     RECORD_MODE,
+    MAX_AGE,
+    MAX_AGE_ACTION,
     CLOCK,
     RESUME,
     CORS,

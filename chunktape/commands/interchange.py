@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -24,6 +25,11 @@ def _read(path: str) -> bytes:
             return handle.read()
     except OSError as exc:
         raise ChunktapeError(f"{path}: cannot read it ({exc.strerror}); check the path") from None
+
+
+def _now() -> datetime:
+    """The import's own time: `recorded_at` of an exchange its file does not date."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _import_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -97,7 +103,7 @@ def import_vcr(file: str, output: str, pace: str | None, redact: tuple[str, ...]
     """
     from chunktape.interchange.vcr import read_vcr
 
-    _write(read_vcr(file, _read(file)), output, pace, redact, [])
+    _write(read_vcr(file, _read(file), _now()), output, pace, redact, [])
 
 
 @import_group.command(name="har")
@@ -114,7 +120,7 @@ def import_har(file: str, output: str, pace: str | None, redact: tuple[str, ...]
     """
     from chunktape.interchange.har import read_har
 
-    interactions, notes = read_har(file, _read(file))
+    interactions, notes = read_har(file, _read(file), _now())
     _write(interactions, output, pace, redact, notes)
 
 

@@ -13,7 +13,7 @@ import click
 import yaml
 
 from chunktape.bodies.framing import framing_problems
-from chunktape.cassette import Cassette
+from chunktape.cassette import Cassette, iso_utc, oldest_recording
 from chunktape.cassette_file import dumps, load_cassette, loads
 from chunktape.commands.common import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 from chunktape.commands.paths import cassette_paths
@@ -70,6 +70,8 @@ def validate(paths: tuple[str, ...], redact: tuple[str, ...]) -> None:
                 count = len(cassette)
                 sessions = len(cassette.sessions)
                 also = f", {sessions} session{'' if sessions == 1 else 's'}" if sessions else ""
+                recorded = oldest_recording(cassette.interactions)
+                also += f", recorded {iso_utc(recorded)}" if recorded is not None else ""
                 click.echo(f"ok {path} ({count} interaction{'' if count == 1 else 's'}{also})")
     sys.exit(worst)
 

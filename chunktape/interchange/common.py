@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from chunktape.bodies.framing import event_ends
@@ -26,6 +28,29 @@ class ImportProblem(ChunktapeError):
 
     def __init__(self, path: str, where: str, problem: str) -> None:
         super().__init__(f"{path}: {where}: {problem}" if where else f"{path}: {problem}")
+
+
+def source_time(stated: object, headers: Headers, imported_at: datetime | None) -> datetime | None:
+    """When an imported exchange happened: the time its file states (HAR's `startedDateTime`),
+    else the response's `Date` header, else `imported_at` (the import itself)."""
+    if isinstance(stated, str):
+        try:
+            moment = datetime.fromisoformat(stated)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is not None:
+                return moment.astimezone(UTC).replace(microsecond=0)
+    date = next((value for name, value in headers if name.lower() == "date"), None)
+    if date is not None:
+        try:
+            moment = parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError):
+            pass
+        else:
+            if moment.tzinfo is not None:
+                return moment.astimezone(UTC)
+    return imported_at
 
 
 def sendable_headers(pairs: Iterable[tuple[str, str]]) -> Headers:

@@ -17,8 +17,8 @@ from importlib.metadata import version as _installed_version
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from chunktape.cassette import Cassette, Interaction, Request
-from chunktape.interchange.common import ImportProblem, one_chunk_response, sendable_headers
+from chunktape.cassette import Cassette, Interaction, Request, iso_utc
+from chunktape.interchange.common import ImportProblem, one_chunk_response, sendable_headers, source_time
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -33,8 +33,9 @@ def _chunktape_version() -> str:
 _VERSION = _chunktape_version()  # read from the installed metadata: this layer never imports the package
 
 
-def read_har(path: str, text: bytes) -> tuple[list[Interaction], list[str]]:
-    """The interactions of a HAR file, and a note per entry left out (failed, not HTTP)."""
+def read_har(path: str, text: bytes, imported_at: datetime | None = None) -> tuple[list[Interaction], list[str]]:
+    """The interactions of a HAR file, and a note per entry left out (failed, not HTTP); each
+    `recorded_at` its entry's `startedDateTime`, else its `Date` header, else `imported_at`."""
     try:
         document = json.loads(text)
     except ValueError as exc:
@@ -46,13 +47,15 @@ def read_har(path: str, text: bytes) -> tuple[list[Interaction], list[str]]:
     interactions: list[Interaction] = []
     notes: list[str] = []
     for index, entry in enumerate(entries, start=1):
-        interaction = _interaction(path, index, entry, notes)
+        interaction = _interaction(path, index, entry, notes, imported_at)
         if interaction is not None:
             interactions.append(interaction)
     return interactions, notes
 
 
-def _interaction(path: str, index: int, entry: Any, notes: list[str]) -> Interaction | None:
+def _interaction(
+    path: str, index: int, entry: Any, notes: list[str], imported_at: datetime | None
+) -> Interaction | None:
     where = f"log.entries[{index - 1}]"
     if (
         not isinstance(entry, dict)
@@ -80,18 +83,28 @@ def _interaction(path: str, index: int, entry: Any, notes: list[str]) -> Interac
         total_ms = _ms(entry.get("time"))
     post = request.get("postData") if isinstance(request.get("postData"), dict) else {}
     content = response.get("content") if isinstance(response.get("content"), dict) else {}
+    response_headers = _headers(response.get("headers"))
     return Interaction(
         request=Request(
             method.upper(), url, _headers(request.get("headers")), _text(post, f"{where}.request.postData", path)
         ),
         response=one_chunk_response(
             status,
-            _headers(response.get("headers")),
+            response_headers,
             _text(content, f"{where}.response.content", path),
             headers_at_s=round((send_ms + wait_ms) / 1000, 6),
             end_s=round(total_ms / 1000, 6),
         ),
+        recorded_at=source_time(_stated_time(entry), response_headers, imported_at),
     )
+
+
+def _stated_time(entry: dict[str, Any]) -> object:
+    """The entry's `startedDateTime`; in chunktape's own export, only a real `recorded_at`."""
+    ours = entry.get("_chunktape")
+    if isinstance(ours, dict):
+        return ours.get("recorded_at")
+    return entry.get("startedDateTime")
 
 
 def _ms(value: Any) -> float:
@@ -152,7 +165,11 @@ def write_har(cassettes: list[Cassette]) -> str:
 
 
 def _entry(interaction: Interaction, started: datetime) -> dict[str, Any]:
+    """`startedDateTime` is the interaction's `recorded_at` when it has one; else a made-up
+    time (HAR requires one), which `_chunktape` leaves out so an import does not take it."""
     request, response = interaction.request, interaction.response
+    if interaction.recorded_at is not None:
+        started = interaction.recorded_at
     headers_ms = round(response.headers_at_s * 1000, 3)
     total_ms = round(response.end_s * 1000, 3)
     body = response.body
@@ -204,5 +221,10 @@ def _entry(interaction: Interaction, started: datetime) -> dict[str, Any]:
             "wait": headers_ms,
             "receive": round(max(total_ms - headers_ms, 0), 3),
         },
-        "_chunktape": {"ended": response.ended, "timing": response.timing, "chunks": len(response.chunks)},
+        "_chunktape": {
+            "ended": response.ended,
+            "timing": response.timing,
+            "chunks": len(response.chunks),
+            **({"recorded_at": iso_utc(interaction.recorded_at)} if interaction.recorded_at is not None else {}),
+        },
     }

@@ -8,16 +8,18 @@ imported response is one chunk, `timing: imported`. Bodies come as text, or as b
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import yaml
 
 from chunktape.cassette import Interaction, Request
-from chunktape.interchange.common import ImportProblem, one_chunk_response, sendable_headers
+from chunktape.interchange.common import ImportProblem, one_chunk_response, sendable_headers, source_time
 
 
-def read_vcr(path: str, text: bytes) -> list[Interaction]:
-    """The interactions of a vcrpy cassette file's contents."""
+def read_vcr(path: str, text: bytes, imported_at: datetime | None = None) -> list[Interaction]:
+    """The interactions of a vcrpy cassette file's contents, each `recorded_at` its response's
+    `Date` header (vcrpy keeps no time of its own), else `imported_at`."""
     document = _parse(path, text)
     if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
         raise ImportProblem(
@@ -29,7 +31,9 @@ def read_vcr(path: str, text: bytes) -> list[Interaction]:
             "version",
             f"vcrpy cassette version {document.get('version')!r} is not 1; re-record it with vcrpy >= 2",
         )
-    return [_interaction(path, index, item) for index, item in enumerate(document["interactions"], start=1)]
+    return [
+        _interaction(path, index, item, imported_at) for index, item in enumerate(document["interactions"], start=1)
+    ]
 
 
 def _parse(path: str, text: bytes) -> Any:
@@ -46,7 +50,7 @@ def _parse(path: str, text: bytes) -> Any:
         raise ImportProblem(path, where, "is not valid YAML; pass a vcrpy cassette") from None
 
 
-def _interaction(path: str, index: int, node: Any) -> Interaction:
+def _interaction(path: str, index: int, node: Any, imported_at: datetime | None) -> Interaction:
     where = f"interaction {index}"
     if (
         not isinstance(node, dict)
@@ -64,11 +68,13 @@ def _interaction(path: str, index: int, node: Any) -> Interaction:
         raise ImportProblem(path, f"{where}: response status", f"{status!r} is not a final HTTP status (200-599)")
     body_node = response.get("body")
     body = _bytes(body_node.get("string") if isinstance(body_node, dict) else body_node)
+    response_headers = _headers(response.get("headers"))
     return Interaction(
         request=Request(
             method=method.upper(), url=uri, headers=_headers(request.get("headers")), body=_bytes(request.get("body"))
         ),
-        response=one_chunk_response(status, _headers(response.get("headers")), body),
+        response=one_chunk_response(status, response_headers, body),
+        recorded_at=source_time(None, response_headers, imported_at),
     )
 
 

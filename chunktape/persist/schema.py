@@ -4,7 +4,8 @@ Version 1 layout::
 
     version: 1
     interactions:
-    - request: {method, url, headers, body}
+    - recorded_at: '2026-12-06T09:04:05Z'   # when the request was sent, UTC; absent in older files
+      request: {method, url, headers, body}
       response:
         status: 200
         headers: {...}
@@ -29,11 +30,12 @@ Pure: no files, no YAML text. Problems raise `Invalid` with the path of keys to 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from chunktape.bodies import BodyFormatError, decode_body, encode_body
-from chunktape.cassette import Chunk, Interaction, Request, Response, Session
+from chunktape.cassette import Chunk, Interaction, Request, Response, Session, iso_utc, parse_iso_utc
 from chunktape.persist.emitter import FlowMap
 from chunktape.persist.fields import (
     Invalid as Invalid,  # re-exported: callers take the problem type from here
@@ -89,7 +91,9 @@ def interaction_node(interaction: Item) -> dict[str, Any]:
     response_node["chunks"] = [
         FlowMap(at_s=_seconds(chunk.at_s), size_bytes=len(chunk.data)) for chunk in response.chunks
     ]
-    return {"request": request_node, "response": response_node}
+    if interaction.recorded_at is None:
+        return {"request": request_node, "response": response_node}
+    return {"recorded_at": iso_utc(interaction.recorded_at), "request": request_node, "response": response_node}
 
 
 def interactions_from(document: Any) -> list[Item]:
@@ -115,13 +119,26 @@ def interaction_from(node: Any, where: Where) -> Item:
         raise Invalid(where, f"an interaction is a mapping with 'request' and 'response', not {_describe(node)}")
     if "session" in node:
         return session_from(node, where)
-    _check_keys(node, ("request", "response"), where)
+    _check_keys(node, ("recorded_at", "request", "response"), where)
+    recorded_at = _recorded_at(node["recorded_at"], (*where, "recorded_at")) if "recorded_at" in node else None
     request = _request_from(_field(node, "request", where, dict, "a mapping"), (*where, "request"))
     response = _response_from(_field(node, "response", where, dict, "a mapping"), (*where, "response"))
     if response.chunks and (response.status in (204, 304) or request.method.upper() == "HEAD"):
         answer = "a response to HEAD" if request.method.upper() == "HEAD" else f"a {response.status} response"
         raise Invalid((*where, "response", "body"), f"{answer} has no body in HTTP; remove body and chunks")
-    return Interaction(request=request, response=response)
+    return Interaction(request=request, response=response, recorded_at=recorded_at)
+
+
+def _recorded_at(value: Any, where: Where) -> datetime:
+    """A quoted text (as chunktape writes it), or the timestamp YAML makes of an unquoted one."""
+    try:
+        if isinstance(value, datetime):
+            return parse_iso_utc(value.isoformat())
+        if isinstance(value, str):
+            return parse_iso_utc(value)
+    except ValueError as exc:
+        raise Invalid(where, f"field 'recorded_at' is not a time in UTC ({exc})") from None
+    raise Invalid(where, f"field 'recorded_at' is a time such as '2026-01-31T09:30:00Z', not {_describe(value)}")
 
 
 def _body_from(node: dict[str, Any], where: Where) -> bytes:

@@ -18,6 +18,7 @@ import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ import pytest
 from chunktape.errors import KnobError
 from chunktape.knobs import DEFAULT_SEED, ReplayPolicy, format_number
 from chunktape.matching import MatchRules
+from chunktape.pytest_plugin.max_age import MaxAgeAction, parse_action, parse_max_age
 from chunktape.replay.clock import CLOCK_MODES, ClockMode
 from chunktape.replay.cors import CorsPolicy
 from chunktape.vocabulary import KNOB_NAMES, SETTING_NAMES
@@ -57,6 +59,9 @@ RANDOM_SEED = "random"
 # parameters that vary how a test runs, not what it asks: they share one cassette
 SHARED_PARAMS = ("chunktape_knobs", "anyio_backend")
 
+AGE_SETTINGS = ("max_age", "max_age_action")
+"""Settings the ini and the command line give too (`chunktape_max_age`, `--chunktape-max-age`)."""
+
 _UNSAFE = re.compile(r"[^\w.,=+@\[\]-]+")
 _MAX_NAME_BYTES = 200
 
@@ -81,6 +86,9 @@ class Settings:
     """The marker's further cassette paths: replayed together with the first, never written to."""
     tls: bool = False
     """Serve the test over https:// and wss:// with a local CA (the plugin's TLS replay server)."""
+    max_age: timedelta | None = None
+    """How old a replayed cassette may be (max_age.py); None: any age."""
+    max_age_action: MaxAgeAction = "fail"
 
     @property
     def cassette_paths(self) -> tuple[str, ...]:
@@ -160,6 +168,8 @@ def resolve(
         env=env,
         more_cassettes=more_cassettes,
         tls=_flag(merged.get("tls", False), "tls"),
+        max_age=parse_max_age(merged.get("max_age")),
+        max_age_action=parse_action(merged.get("max_age_action")),
     )
 
 
@@ -238,7 +248,18 @@ def settings_for(
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name in ("record_mode", *KNOB_NAMES, "match_on", "ignore", "normalize", "redact", "cors", "env", "tls"):
+    for name in (
+        "record_mode",
+        *KNOB_NAMES,
+        "match_on",
+        "ignore",
+        "normalize",
+        "redact",
+        "cors",
+        "env",
+        "tls",
+        *AGE_SETTINGS,
+    ):
         value = config.getini(f"chunktape_{name}")
         layer[name] = value if value not in ("", []) else None
     return layer
@@ -247,6 +268,8 @@ def ini_layer(config: pytest.Config) -> dict[str, Any]:
 def cli_layer(config: pytest.Config) -> dict[str, Any]:
     layer = {name: config.getoption(f"chunktape_{name}") for name in KNOB_NAMES}
     layer["record_mode"] = config.getoption("chunktape_record_mode")
+    for name in AGE_SETTINGS:
+        layer[name] = config.getoption(f"chunktape_{name}")
     return layer
 
 

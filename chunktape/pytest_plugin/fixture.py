@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chunktape.errors import ChunktapeError, NoMatchError, RecordingError
@@ -18,6 +19,7 @@ from chunktape.matching import MatchRules
 from chunktape.persist import load_cassette
 from chunktape.pytest_plugin.assertions import ReadsTime, StreamClock, observe
 from chunktape.pytest_plugin.config import RecordMode, Settings
+from chunktape.pytest_plugin.max_age import check_age
 from chunktape.recorder.transport import AsyncRecordingTransport, RecordingTransport
 from chunktape.replay.clock import BeatClock, ClockMode, in_event_loop, observer_clock
 from chunktape.replay.player import CassettePlayer
@@ -105,6 +107,17 @@ class ChunktapeFixture:
             # mounted before the test runs, its schedules built: its first request finds a warm path
             handle._mounted = server.mount(player, log_misses=False, cors=settings.cors)
         return handle
+
+    def age_warning(self, nodeid: str) -> str | None:
+        """Fail (ChunktapeError) when the replayed cassette is older than max_age and the action
+        is fail; else the warning line, if there is one (max_age.py)."""
+        if self.player is None:
+            return None
+        settings = self.settings
+        now = datetime.now(UTC)
+        return check_age(
+            self.cassette_path, self.player.cassettes, settings.max_age, settings.max_age_action, now, nodeid
+        )
 
     # -- where the client goes ---------------------------------------------
 

@@ -13,13 +13,15 @@ plugin's options, markers, hooks and fixtures stand together here; the work they
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chunktape.errors import ChunktapeError, KnobError
+from chunktape.errors import CassetteAgeWarning, ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
+from chunktape.pytest_plugin import drift as drifts
 from chunktape.pytest_plugin import environment, route_httpx, virtual_time
 from chunktape.pytest_plugin import report as reports
 from chunktape.pytest_plugin.config import (
@@ -36,9 +38,12 @@ from chunktape.pytest_plugin.fixture import ChunktapeFixture
 from chunktape.secrets_scan import mask, secret_values
 from chunktape.vocabulary import (
     CORS,
+    DRIFT,
     KNOB_NAMES,
     KNOBS,
     MATCHING,
+    MAX_AGE,
+    MAX_AGE_ACTION,
     RECORD_MODE,
     REPORTS,
     SEED_RANDOM_NOTE,
@@ -73,7 +78,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             metavar=knob.metavar,
             help=f"{knob.option_help()}{extra} Overrides markers and ini.",
         )
-    for word in REPORTS:
+    for word in (MAX_AGE, MAX_AGE_ACTION):
+        group.addoption(
+            f"--chunktape-{word.name.replace('_', '-')}",
+            default=None,
+            dest=f"chunktape_{word.name}",
+            metavar=word.metavar,
+            help=f"{word.option_help()} Overrides markers and ini.",
+        )
+    for word in (*REPORTS, DRIFT):
         flag = f"--chunktape-{word.name.replace('_', '-')}"
         if word.flag:
             group.addoption(flag, action="store_true", default=False, dest=f"chunktape_{word.name}", help=word.help)
@@ -95,6 +108,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(f"chunktape_{setting.name}", f"{setting.help} For every test: {setting.syntax}.", type="args")
     parser.addini(f"chunktape_{CORS.name}", CORS.ini_help(), type="args")
     parser.addini(f"chunktape_{TLS.name}", f"{TLS.ini_help()} {TLS.help}", default="")
+    for word in (MAX_AGE, MAX_AGE_ACTION):
+        parser.addini(f"chunktape_{word.name}", word.ini_help(), default="")
     environment.addini(parser)
 
 
@@ -114,6 +129,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
     if reports.start_usage(config):  # --chunktape-report-unused: its hooks join in
         config.pluginmanager.register(reports.UnusedHooks(), "chunktape_unused")
+    if drifts.start(config):  # --chunktape-drift
+        config.pluginmanager.register(drifts.DriftHooks(), "chunktape_drift")
     try:
         check_session(config)
         environment.configured_variables(config)
@@ -317,12 +334,15 @@ def chunktape(
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
         server = request.getfixturevalue("chunktape_tls_server") if settings.tls else chunktape_server
         handle = ChunktapeFixture.open(settings, server)
+        stale = handle.age_warning(request.node.nodeid)
         changes = environment.changes_for(handle, environment.configured_variables(request.config))
     except ChunktapeError as exc:
         if handle is not None:
             handle.close()
         raise pytest.fail.Exception(f"chunktape: {exc}", pytrace=False) from None
     request.node.stash[_FIXTURE] = handle
+    if stale is not None:
+        warnings.warn(CassetteAgeWarning(stale), stacklevel=1)
     try:
         with environment.changed_environment(changes):
             yield handle
@@ -331,6 +351,9 @@ def chunktape(
         usage = reports.usage_of(request.config)
         if usage is not None:
             usage.note(handle)
+        drift_run = drifts.run_of(request.config)
+        if drift_run is not None:
+            drift_run.check(handle, request.node.nodeid)
 
 
 @pytest.fixture

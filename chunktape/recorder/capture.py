@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from chunktape.cassette import Chunk, Ending, Headers, Interaction, Request, Response
 from chunktape.recorder.decoding import decoded_response
@@ -18,11 +19,19 @@ from chunktape.stream_end import has_final_event
 Clock = Callable[[], float]
 
 
-class ExchangeCapture:
-    """Times are `clock()` seconds since `started`, the moment the request left for the upstream."""
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, request: Request, *, clock: Clock = time.perf_counter) -> None:
+
+class ExchangeCapture:
+    """Times are `clock()` seconds since `started`, the moment the request left for the upstream,
+    which `wall_clock` dates (the interaction's `recorded_at`)."""
+
+    def __init__(
+        self, request: Request, *, clock: Clock = time.perf_counter, wall_clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self.request = request
+        self.recorded_at = wall_clock().astimezone(UTC).replace(microsecond=0)
         self.clock = clock
         self._clock = clock
         self.started = clock()
@@ -65,7 +74,7 @@ class ExchangeCapture:
             ended_at_s=max(ended_at_s, chunks[-1].at_s if chunks else self.headers_at_s),
             http_version=self.http_version,
         )
-        return Interaction(request=self.request, response=decoded_response(response))
+        return Interaction(request=self.request, response=decoded_response(response), recorded_at=self.recorded_at)
 
     def finish_after_the_client_left(self) -> Interaction:
         """The interaction when the client hung up before the upstream's end reached us: complete

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from chunktape.bodies.framing import events as stream_events
 from chunktape.cassette import Cassette, Headers, Interaction, Response
-from chunktape.matching import MatchRules, describe_request
+from chunktape.matching import MatchRules
 from chunktape.secret_names import REDACTED
 from chunktape.views.json_diff import as_json, as_text, clip, normalized, value_differences
+from chunktape.views.pairing import pair_interactions
 
 VOLATILE_HEADERS = frozenset(
     {
@@ -59,12 +60,12 @@ class Timing:
             headers_s=response.headers_at_s,
             first_byte_s=response.chunks[0].at_s if response.chunks else None,
             total_s=response.end_s,
-            gap_p50_s=_percentile(gaps, 50),
-            gap_p99_s=_percentile(gaps, 99),
+            gap_p50_s=percentile(gaps, 50),
+            gap_p99_s=percentile(gaps, 99),
         )
 
 
-def _percentile(ordered: Sequence[float], percent: int) -> float | None:
+def percentile(ordered: Sequence[float], percent: int) -> float | None:
     """Nearest-rank percentile of sorted values."""
     if not ordered:
         return None
@@ -131,35 +132,14 @@ def diff_cassettes(
     tell what differs in each pair; timing shifts up to `timing_tolerance_s` are not differences."""
     rules = rules or MatchRules()
     ignored = frozenset(name.lower() for name in ignore_fields)
-    old_by_key = _by_key(old.interactions, rules)
-    new_by_key = _by_key(new.interactions, rules)
-    pairs: list[tuple[tuple[str, ...], int, PairDiff]] = []
-    for key in sorted(set(old_by_key) | set(new_by_key)):
-        olds, news = old_by_key.get(key, []), new_by_key.get(key, [])
-        for occurrence in range(max(len(olds), len(news))):
-            before = olds[occurrence] if occurrence < len(olds) else None
-            after = news[occurrence] if occurrence < len(news) else None
-            some = before or after
-            assert some is not None
-            title = describe_request(some[1].request, rules.redactor)
-            if occurrence:
-                title += f" (occurrence {occurrence + 1})"
-            pair = PairDiff(title, before[0] if before else None, after[0] if after else None)
-            if before is not None and after is not None:
-                pair.lines = interaction_differences(before[1], after[1], ignored)
-                pair.timing_line = timing_difference(before[1].response, after[1].response, timing_tolerance_s)
-            pairs.append((key, occurrence, pair))
-    pairs.sort(key=lambda item: (item[2].title, item[2].old_index is None, item[0], item[1]))
-    return CassetteDiff([pair for _, _, pair in pairs])
-
-
-def _by_key(
-    interactions: Sequence[Interaction], rules: MatchRules
-) -> dict[tuple[str, ...], list[tuple[int, Interaction]]]:
-    grouped: dict[tuple[str, ...], list[tuple[int, Interaction]]] = {}
-    for index, interaction in enumerate(interactions, start=1):
-        grouped.setdefault(rules.key(interaction.request), []).append((index, interaction))
-    return grouped
+    pairs: list[PairDiff] = []
+    for paired in pair_interactions(old, new, rules):
+        pair = PairDiff(paired.title, paired.old_index, paired.new_index)
+        if paired.old is not None and paired.new is not None:
+            pair.lines = interaction_differences(paired.old, paired.new, ignored)
+            pair.timing_line = timing_difference(paired.old.response, paired.new.response, timing_tolerance_s)
+        pairs.append(pair)
+    return CassetteDiff(pairs)
 
 
 def interaction_differences(old: Interaction, new: Interaction, ignored: frozenset[str] = frozenset()) -> list[str]:

@@ -97,10 +97,15 @@ def render_page(
         parts.append(f'<p class="cassette">{_e(cassette.path or "(in memory)")}: {count} interaction(s)</p>')
         for index, interaction in enumerate(cassette.interactions, start=1):
             parts.append(interaction_section(index, interaction, policy, redactor))
+    return html_page(title, parts)
+
+
+def html_page(title: str, parts: Sequence[str], style: str = "") -> str:
+    """A self-contained page: the timeline's styles (and `style`), then `parts` in order."""
     body = "\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+        f"<title>{_e(title)}</title><style>{_STYLE}{style}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
 
 

@@ -4,17 +4,20 @@ binary bodies), and mitmproxy's `hardump`. The imports replay to the official SD
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import vcr
 
-from chunktape.persist import load_cassette
+from chunktape import Cassette
+from chunktape.persist import load_cassette, save_cassette
 from tests.support import sdk_calls
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.fakes.wire import EXCHANGES, body
@@ -94,6 +97,44 @@ def test_a_key_left_in_a_body_is_warned_about_masked(tmp_path: Path) -> None:
     assert "OpenAI-style API key at line" in output
     assert "edit it out before you commit" in output
     assert LIVE_KEY not in output  # the warning masks it
+
+
+def test_a_vcr_import_is_dated_by_the_responses_date_header_else_by_the_import(tmp_path: Path) -> None:
+    source = tmp_path / "vcr.yaml"
+    item = (
+        "- request:\n    body: null\n    headers: {{}}\n    method: GET\n    uri: https://x.test/{name}\n"
+        "  response:\n    body:\n      string: ok\n    headers: {headers}\n    status: {{code: 200, message: OK}}\n"
+    )
+    source.write_text(
+        "interactions:\n"
+        + item.format(name="dated", headers="{Date: ['Tue, 14 Oct 2025 09:21:09 GMT']}")
+        + item.format(name="undated", headers="{}")
+        + "version: 1\n"
+    )
+    out = tmp_path / "out.yaml"
+    before = datetime.now(UTC).replace(microsecond=0)
+    import_file("vcr", source, out)
+    after = datetime.now(UTC)
+    dated, undated = load_cassette(str(out)).interactions
+    assert dated.recorded_at == datetime(2025, 10, 14, 9, 21, 9, tzinfo=UTC)
+    assert undated.recorded_at is not None
+    assert before <= undated.recorded_at <= after
+    assert "recorded_at: '2025-10-14T09:21:09Z'" in out.read_text()
+
+
+def test_a_har_import_is_dated_by_each_entrys_started_date_time(tmp_path: Path) -> None:
+    entry = {
+        "startedDateTime": "2026-03-01T10:15:30.123+01:00",
+        "request": {"method": "GET", "url": "https://x.test/a", "headers": []},
+        "response": {"status": 200, "headers": [], "content": {"text": "ok"}},
+        "timings": {"send": 1, "wait": 20, "receive": 5},
+    }
+    source = tmp_path / "one.har"
+    source.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
+    out = tmp_path / "out.yaml"
+    import_file("har", source, out)
+    [interaction] = load_cassette(str(out)).interactions
+    assert interaction.recorded_at == datetime(2026, 3, 1, 9, 15, 30, tzinfo=UTC)
 
 
 def test_pace_spaces_an_imported_stream_per_event(upstream: FakeUpstream, tmp_path: Path) -> None:
@@ -182,6 +223,24 @@ def test_export_har_round_trips_through_import_har(tmp_path: Path) -> None:
     assert imported.response.headers == original.response.headers
     assert imported.response.headers_at_s == original.response.headers_at_s
     assert imported.response.end_s == original.response.end_s
+    # undated: not the export's made-up startedDateTime (2000), but the response's own Date header
+    assert original.recorded_at is None
+    assert original.response.header("date") == "Tue, 14 Oct 2025 09:21:07 GMT"
+    assert imported.recorded_at == datetime(2025, 10, 14, 9, 21, 7, tzinfo=UTC)
+
+
+def test_a_dated_cassette_exports_its_recorded_at_and_imports_it_back(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[2] / "cassettes" / "gemini_stream.yaml"
+    [original] = load_cassette(str(source)).interactions
+    dated = tmp_path / "dated.yaml"
+    when = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
+    save_cassette(Cassette([dataclasses.replace(original, recorded_at=when)]), str(dated))
+    har = tmp_path / "dated.har"
+    assert invoke("export", "har", str(dated), "-o", str(har)).exit_code == 0
+    assert json.loads(har.read_text())["log"]["entries"][0]["startedDateTime"] == "2026-02-03T04:05:06Z"
+    back = tmp_path / "back.yaml"
+    import_file("har", har, back)
+    assert load_cassette(str(back)).interactions[0].recorded_at == when
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -156,12 +157,20 @@ def test_a_signal_ends_recording_cleanly_with_every_finished_interaction_written
     assert [i.response.ended for i in load_cassette(str(cassette)).interactions] == ["complete"] * 3
 
 
-def test_append_keeps_earlier_interactions(upstream: FakeUpstream, tmp_path: Path) -> None:
+def test_append_keeps_earlier_interactions_each_dated_when_its_request_was_sent(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
     cassette = tmp_path / "x.yaml"
+    sent = []
     for extra in ((), ("--append",)):
         with chunktape_record(cassette, "--upstream", upstream.base_url, *extra, confdir=tmp_path) as running:
+            sent.append(datetime.now(UTC).replace(microsecond=0))
             httpx.post(running.url + OPENAI.path, json={})
-    assert len(load_cassette(str(cassette))) == 2
+            sent.append(datetime.now(UTC))
+    first, second = load_cassette(str(cassette)).interactions
+    assert first.recorded_at is not None
+    assert second.recorded_at is not None
+    assert sent[0] <= first.recorded_at <= sent[1] <= sent[2] <= second.recorded_at <= sent[3]
 
 
 # ------------------------------------------------------------------ -- COMMAND

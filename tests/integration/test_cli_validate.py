@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chunktape import Cassette, load_cassette
 from chunktape.cassette_file import dumps
 from chunktape.secrets_scan import scan_text
 from tests.support.builders import sse_cassette
@@ -81,6 +84,49 @@ def test_a_user_given_secret_name_is_checked_too(tmp_path: Path) -> None:
     result = invoke("validate", path, "--redact-header", "X-My-Token")
     assert result.exit_code == 1
     assert "x-my-token not redacted" in result.output
+
+
+def test_a_dated_cassette_passes_naming_its_oldest_recorded_at(tmp_path: Path) -> None:
+    one = sse_cassette().interactions[0]
+    dated = Cassette(
+        [
+            dataclasses.replace(one, recorded_at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC)),
+            dataclasses.replace(one, recorded_at=datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)),
+        ]
+    )
+    path = dated.save(str(tmp_path / "dated.yaml"))
+    result = invoke("validate", path)
+    assert result.exit_code == 0
+    assert result.output == f"ok {path} (2 interactions, recorded 2026-03-01T23:59:59Z)\n"
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("'2026-03-01T10:00:00'", "has no time zone; write it in UTC with a Z"),
+        ("'yesterday'", "is not a time in UTC"),
+        ("2026-03-01", "is a time such as '2026-01-31T09:30:00Z'"),
+    ],
+)
+def test_a_recorded_at_that_is_no_utc_time_is_exit_2_with_file_line_and_fix(
+    tmp_path: Path, written: str, problem: str
+) -> None:
+    text = _good_text().replace("interactions:\n- request:", f"interactions:\n- recorded_at: {written}\n  request:")
+    path = _write(tmp_path, text)
+    result = invoke("validate", path)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"FAIL {path}:3: field 'recorded_at' ")
+    assert problem in result.output
+
+
+def test_a_recorded_at_in_another_zone_is_read_as_utc_and_saved_in_utc(tmp_path: Path) -> None:
+    text = _good_text().replace(
+        "interactions:\n- request:", "interactions:\n- recorded_at: '2026-03-01T10:00:00+01:00'\n  request:"
+    )
+    path = _write(tmp_path, text)
+    [interaction] = load_cassette(path).interactions
+    assert interaction.recorded_at == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert "recorded_at: '2026-03-01T09:00:00Z'" in dumps(load_cassette(path))
 
 
 def test_a_hand_edited_cassette_is_not_round_trip_stable(tmp_path: Path) -> None:

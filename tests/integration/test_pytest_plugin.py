@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anthropic
@@ -19,7 +20,7 @@ import httpx2
 import openai
 import pytest
 
-from chunktape import save_cassette
+from chunktape import load_cassette, save_cassette
 from chunktape.pytest_plugin import StreamClock, observe
 from chunktape.pytest_plugin.config import RecordMode, default_cassette_name, knob_id
 from tests.support import punctuality
@@ -550,6 +551,9 @@ def test_once_records_from_the_upstream_then_replays_without_it(pytester: pytest
     assert recorded.is_file()
     assert (recorded.parent / "test_through_transport.yaml").is_file()
     assert "sk-live-secret" not in recorded.read_text()
+    [interaction] = load_cassette(str(recorded)).interactions
+    assert interaction.recorded_at is not None  # the plugin records through the recorder, which dates it
+    assert abs(datetime.now(UTC) - interaction.recorded_at) < timedelta(minutes=10)
 
     second = pytester.runpytest_subprocess("--chunktape-record-mode=once", "-s")
     second.assert_outcomes(passed=3)
@@ -584,7 +588,8 @@ def test_new_episodes_replays_what_matches_and_records_the_rest(pytester: pytest
     finally:
         upstream.stop()
     after = cassette.read_text()
-    assert after.count("- request:") == 2
+    old, new = load_cassette(str(cassette)).interactions
+    assert (old.recorded_at, new.recorded_at is not None) == (None, True)  # the new one is dated, the old kept as is
     assert "/v1/responses" in after
     assert before.split("- request:")[1].split("\n")[:5] == after.split("- request:")[1].split("\n")[:5]
 

@@ -3,6 +3,9 @@ every cassette round-trips to the identical object and the identical file."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -86,6 +89,20 @@ def test_any_cassette_round_trips_to_identical_object_and_file(
     loaded = loads(text)
     assert loaded == cassette
     assert dumps(loaded) == text
+
+
+offsets = st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)).map(timezone)
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(9998, 1, 1), timezones=offsets))
+def test_any_recorded_at_round_trips_to_the_same_moment_written_once_in_utc(moment: datetime) -> None:
+    cassette = Cassette([dataclasses.replace(_interaction((), None, b""), recorded_at=moment)])
+    text = dumps(cassette)
+    loaded = loads(text)
+    assert loaded.interactions[0].recorded_at == moment
+    assert loaded.interactions[0].recorded_at.utcoffset() == timedelta(0)
+    assert dumps(loaded) == text
+    assert text.count("Z'\n") == 1
 
 
 @given(bodies, CONTENT_TYPES)

@@ -158,7 +158,7 @@ def test_no_request_secret_reaches_the_cassette(recording: tuple[Path, str]) -> 
     assert QUERY_KEY.encode() in interactions[4].response.body  # the upstream's own words: kept, see below
     text = cassette.read_text(encoding="utf-8")
     before_the_404_body = text[: text.rindex("\n    body:\n")]  # its request, its headers, all the rest
-    assert before_the_404_body.count("\n- request:") == 5
+    assert before_the_404_body.count("\n  request:\n") == 5  # each item: `- recorded_at: ...` then its request
     absent(before_the_404_body, REQUEST_SECRETS, "the cassette")
     first = interactions[0].request
     for name in LIVE:

@@ -7,6 +7,7 @@ import itertools
 import threading
 import warnings
 import zlib
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import brotli
@@ -45,6 +46,13 @@ def pieces_of(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 # ------------------------------------------------------------------ capture
+
+
+def test_an_interaction_is_dated_in_utc_when_its_request_left() -> None:
+    sent = datetime(2026, 12, 6, 10, 4, 5, 678000, tzinfo=timezone(timedelta(hours=1)))
+    capture = ExchangeCapture(REQUEST, clock=FakeClock(), wall_clock=lambda: sent)
+    capture.response_head(200, (), "HTTP/1.1")
+    assert capture.finish("complete").recorded_at == datetime(2026, 12, 6, 9, 4, 5, tzinfo=UTC)
 
 
 def test_capture_times_every_chunk_from_the_request_and_passes_bytes_through() -> None:
