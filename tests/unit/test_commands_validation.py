@@ -1,0 +1,117 @@
+"""What `validate` checks in one cassette: the same cassette after saving, framing, secrets —
+the same findings whether the file is read item by item (chunktape's layout) or as a whole
+(any other layout)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chunktape import Chunk, Interaction, Request, Response
+from chunktape.cassette_file import dumps
+from chunktape.commands.file_items import NotOwnLayout, file_items
+from chunktape.commands.validation import Report, first_difference, validate_text
+from tests.support.builders import layout_0_1, sse_cassette
+
+OPENAI_KEY = "sk-" + "proj-abcdefghijklmnopqrstuvwxyz012345"  # assembled, so no scanner flags this file
+
+
+def test_a_saved_cassette_passes_with_its_counts() -> None:
+    assert validate_text(dumps(sse_cassette())) == Report(interactions=1)
+
+
+def test_a_body_written_another_way_passes_when_it_stands_for_the_same_bytes() -> None:
+    text = dumps(sse_cassette())
+    json_body = "      json:\n        contents:\n        - parts:\n          - text: hi\n          role: user\n"
+    assert json_body in text
+    as_base64 = base64.b64encode(b'{"contents":[{"parts":[{"text":"hi"}],"role":"user"}]}').decode()
+    assert validate_text(text.replace(json_body, f"      base64: {as_base64}\n")) == Report(interactions=1)
+
+
+def test_a_key_hidden_in_a_base64_body_is_found_and_masked() -> None:
+    hidden = base64.b64encode(f'{{"key":"{OPENAI_KEY}"}}'.encode()).decode()
+    text = dumps(sse_cassette()).replace(
+        "      json:\n        contents:\n        - parts:\n          - text: hi\n          role: user\n",
+        f"      base64: {hidden}\n",
+    )
+    report = validate_text(text)
+    assert report.problems == [
+        "leaked secret: OpenAI-style API key in the request body of interaction #1 (sk-p… 40 chars)"
+    ]
+
+
+def test_the_first_change_saving_makes_is_named_with_its_line() -> None:
+    text = "# a comment\n" + dumps(sse_cassette()).replace("headers_at_s: 0.05", "headers_at_s: 0.0500001")
+    assert validate_text(text).problems == [
+        "saving it would change interaction #1 (line 4): response.headers_at_s: 0.0500001 becomes 0.05"
+    ]
+
+
+def test_framing_problems_carry_the_line_of_the_broken_event() -> None:
+    interaction = Interaction(
+        Request("GET", "http://x.test/"),
+        Response(200, (("content-type", "application/x-ndjson"),), 0.1, (Chunk(0.2, b'{"a":1}\nnot json\n'),)),
+    )
+    text = dumps(sse_cassette()) + dumps_one(interaction)
+    report = validate_text(text)
+    [(line, problem)] = report.framing
+    assert problem.startswith("interaction #2's response body: NDJSON line 2 is not JSON")
+    assert text.splitlines()[line - 1].strip() == "not json"
+
+
+def dumps_one(interaction: Interaction) -> str:
+    from chunktape import Cassette
+
+    return dumps(Cassette([interaction])).split("interactions:\n", 1)[1]
+
+
+@given(place=st.sampled_from(["x-request-id: abc", "text: hi", "alt=sse"]), comment=st.booleans())
+def test_item_by_item_and_whole_file_checks_find_the_same(place: str, comment: bool) -> None:
+    """A file with CR LF line ends is read as a whole (the careful path); the same file with LF
+    item by item: the two must find the very same things, at the same lines."""
+    leaked = {
+        "x-request-id: abc": f"x-request-id: {OPENAI_KEY}",
+        "text: hi": f"text: here {OPENAI_KEY}",
+        "alt=sse": "alt=sse&key=abc123",
+    }[place]
+    text = layout_0_1(sse_cassette()).replace(place, leaked, 1)
+    if comment:
+        text = "# recorded by hand\n" + text
+    crlf = text.replace("\n", "\r\n").encode()
+    with pytest.raises(NotOwnLayout):
+        list(file_items(io.BytesIO(crlf))[1])
+    by_item = validate_text(text)
+    assert validate_text(crlf) == by_item
+    assert by_item.problems
+    assert by_item.problems[0].startswith("leaked secret: ")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "said"),
+    [
+        (Chunk(0.1, b"a"), Chunk(0.2, b"a"), "at_s: 0.1 becomes 0.2"),
+        (
+            Response(200, (), 0.1, (Chunk(0.2, b"a"), Chunk(0.3, b"b"))),
+            Response(200, (), 0.1, (Chunk(0.2, b"a"), Chunk(0.3, b"c"))),
+            "chunks[1].data: b'b' becomes b'c'",
+        ),
+        (Request("GET", "http://x.test/"), Request("GET", "http://y.test/"), "url: 'http://x.test/' becomes"),
+    ],
+)
+def test_first_difference_names_the_field(before: object, after: object, said: str) -> None:
+    found = first_difference(before, after)
+    assert found is not None
+    assert said in found
+    assert first_difference(before, before) is None
+
+
+def test_first_difference_never_shows_a_key() -> None:
+    before = Request("GET", "http://x.test/", (("x-token", OPENAI_KEY),))
+    after = Request("GET", "http://x.test/", (("x-token", OPENAI_KEY + "x"),))
+    found = first_difference(before, after)
+    assert found is not None
+    assert OPENAI_KEY not in found
