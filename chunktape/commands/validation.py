@@ -85,7 +85,9 @@ class _Check:
             if self.changed is None and interaction_node(found.item) != found.document:
                 self._round_trip(found.item, where, found.index)
             self._scan(found.block.text, found.block.line)
-            self._hidden_secrets(found.item, number, _hides_bytes(found))
+            if _hides_bytes(found):
+                seen = {secret for _, secret in secret_values(found.block.text, self.redactor)}
+                self._hidden_secrets(found.item, number, seen)
             if isinstance(found.item, Interaction):
                 offset = found.block.line - 1
                 for index, problem in _framing(found.item, self.report.interactions):
@@ -104,10 +106,10 @@ class _Check:
         for item in items:
             if isinstance(item, Session):
                 sessions += 1
-                self._hidden_secrets(item, f"session #{sessions}", True, seen)
+                self._hidden_secrets(item, f"session #{sessions}", seen)
                 continue
             interactions += 1
-            self._hidden_secrets(item, f"interaction #{interactions}", True, seen)
+            self._hidden_secrets(item, f"interaction #{interactions}", seen)
             for index, problem in _framing(item, interactions):
                 line = _body_item_line(text, ["interactions", interactions - 1, "response", "body"], index)
                 self.report.framing.append((line, problem))
@@ -135,11 +137,10 @@ class _Check:
         for finding in scan_text(text, self.redactor):
             self.secrets.append(str(dataclasses.replace(finding, line=finding.line + first_line - 1)))
 
-    def _hidden_secrets(self, item: Item, where: str, hidden: bool, seen: set[str] | None = None) -> None:
-        """Keys in bytes the file does not show as text (base64, event-stream messages): a
-        key the upstream sent back, even split across two chunks, is caught here."""
-        if not hidden:
-            return
+    def _hidden_secrets(self, item: Item, where: str, seen: set[str]) -> None:
+        """Keys in bytes the file does not show as text (base64, event-stream messages), less
+        those its text shows (`seen`): a key the upstream sent back in a binary body is caught
+        here, even split across two chunks."""
         if isinstance(item, Session):
             parts = [(f"message {n} of {where}", message.data) for n, message in enumerate(item.messages, start=1)]
         else:
@@ -149,9 +150,8 @@ class _Check:
             ]
         for place, data in parts:
             for kind, secret in body_secrets(data, self.redactor):
-                if seen is None or secret not in seen:
-                    if seen is not None:
-                        seen.add(secret)
+                if secret not in seen:
+                    seen.add(secret)
                     self.secrets.append(f"{kind} in {place} ({mask(secret)})")
 
     def _finish(self) -> Report:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -115,3 +116,22 @@ def test_first_difference_never_shows_a_key() -> None:
     found = first_difference(before, after)
     assert found is not None
     assert OPENAI_KEY not in found
+
+
+def _session_text(message: str) -> str:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "realtime.md").read_text(encoding="utf-8")
+    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    return example.replace("      base64: AAH/                 # bytes that are not UTF-8 JSON or text\n", message)
+
+
+def test_a_key_in_a_session_message_is_found_once_whether_shown_or_in_base64() -> None:
+    shown = _session_text(
+        f"      base64: AAH/\n    - from: client\n      at_s: 0.26\n      frame: text\n      text: {OPENAI_KEY}\n"
+    )
+    [problem] = validate_text(shown).problems
+    assert problem.startswith("leaked secret: OpenAI-style API key at line ")
+    assert problem.count("OpenAI") == 1
+    hidden = base64.b64encode(OPENAI_KEY.encode()).decode()
+    [problem] = validate_text(_session_text(f"      base64: {hidden}\n")).problems
+    assert problem == "leaked secret: OpenAI-style API key in message 3 of session #1 (sk-p… 40 chars)"
+    assert validate_text(_session_text("      base64: AAH/\n")) == Report(sessions=1)
