@@ -1,4 +1,5 @@
-"""`chunktape validate`: is each cassette well-formed, byte-exact and free of secrets?
+"""`chunktape validate`: does each cassette load, save back to the same cassette, frame its
+bodies right and hold no secret? What it checks is `validation.py`; layout is `fmt`'s job.
 
 Meant for CI over a cassette directory: one line per file, exit 0 when all pass,
 1 when a check failed, 2 when a file cannot be read or parsed at all.

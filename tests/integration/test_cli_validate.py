@@ -161,7 +161,7 @@ main()
 """
 
 
-@pytest.mark.parametrize("command", [["validate"], ["fmt", "--check"]])
+@pytest.mark.parametrize("command", [["validate"], ["fmt", "--check"], ["inspect"]])
 def test_every_bundled_cassette_reads_the_same_without_botocore(command: list[str]) -> None:
     """As after `pip install chunktape[record]`: botocore cannot be imported at all."""
     bedrock = [str(CASSETTES / f"bedrock_{name}_stream.yaml") for name in ("converse", "invoke")]
@@ -175,6 +175,9 @@ def test_every_bundled_cassette_reads_the_same_without_botocore(command: list[st
     count = len(list(CASSETTES.glob("*.yaml")))
     if command == ["validate"]:
         assert [line.split()[0] for line in result.stdout.splitlines()] == ["ok"] * count
+    elif command == ["inspect"]:  # each Bedrock message named by its event type
+        assert re.search(r"#2 +148 \+167 +contentBlockDelta +\{", result.stdout)
+        assert "unreadable" not in result.stdout
     else:
         assert result.stdout == f"{count} files already formatted\n"
 
