@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,9 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chunktape import Chunk, Interaction, Request, Response
-from chunktape.cassette_file import dumps
+from chunktape.cassette_file import dumps, loads
 from chunktape.commands.file_items import NotOwnLayout, file_items
 from chunktape.commands.validation import Report, first_difference, validate_text
+from chunktape.errors import CassetteError, CassetteWarning
 from tests.support.builders import layout_0_1, sse_cassette
 
 OPENAI_KEY = "sk-" + "proj-abcdefghijklmnopqrstuvwxyz012345"  # assembled, so no scanner flags this file
@@ -135,3 +138,40 @@ def test_a_key_in_a_session_message_is_found_once_whether_shown_or_in_base64() -
     [problem] = validate_text(_session_text(f"      base64: {hidden}\n")).problems
     assert problem == "leaked secret: OpenAI-style API key in message 3 of session #1 (sk-p… 40 chars)"
     assert validate_text(_session_text("      base64: AAH/\n")) == Report(sessions=1)
+
+
+BUNDLED = sorted((Path(__file__).resolve().parents[2] / "cassettes").glob("*.yaml"))
+
+
+@given(
+    name=st.sampled_from([path.name for path in BUNDLED]),
+    kind=st.sampled_from(["delete", "duplicate", "swap", "indent", "dedent"]),
+    first=st.integers(0, 10_000),
+    second=st.integers(0, 10_000),
+)
+def test_validate_refuses_exactly_what_loading_refuses(name: str, kind: str, first: int, second: int) -> None:
+    """Structural mutants of the bundled cassettes: validate's item-by-item reading may never
+    accept a file that loading refuses, nor refuse one that loads."""
+    lines = (BUNDLED[0].parent / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    i, j = first % len(lines), second % len(lines)
+    if kind == "delete":
+        del lines[i]
+    elif kind == "duplicate":
+        lines.insert(i, lines[i])
+    elif kind == "swap":
+        lines[i], lines[j] = lines[j], lines[i]
+    else:
+        lines[i] = "  " + lines[i] if kind == "indent" else lines[i].removeprefix("  ")
+    text = "".join(lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CassetteWarning)
+        loaded = _outcome(lambda: len(loads(text, name)))
+        validated = _outcome(lambda: validate_text(text, name).interactions)
+    assert validated == loaded
+
+
+def _outcome(read: Callable[[], int]) -> int | str:
+    try:
+        return read()
+    except CassetteError as exc:
+        return str(exc)
