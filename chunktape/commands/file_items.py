@@ -4,7 +4,7 @@ its whole document.
 
 This reads only the layout chunktape writes (and close cousins: other key orders, comments
 on their own lines). Anything else raises `NotOwnLayout`, and the caller reads the file the
-careful way (`load_cassette`), which also says exactly what is wrong with a broken one.
+careful way (`loads`: the whole file as YAML), which also says exactly what is wrong with a broken one.
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ def _items(found: Iterator[Block], head: dict[str, Any]) -> Iterator[FileItem]:
 
 
 def _check_head(document: dict[str, Any], *, has_items: bool) -> None:
-    if has_items and document["interactions"] is not None:
-        raise NotOwnLayout  # `interactions: [...]` and items after it: not a file chunktape wrote
+    if has_items and (document["interactions"] is not None or list(document)[-1] != "interactions"):
+        raise NotOwnLayout  # items belong to an `interactions:` that is the head's last line
     try:
         interactions_from({**document, "interactions": []} if has_items else document)
     except Invalid:

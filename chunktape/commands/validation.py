@@ -26,8 +26,9 @@ import yaml
 from chunktape.bodies.framing import framing_problems
 from chunktape.cassette import Interaction, Session
 from chunktape.commands.file_items import FileItem, NotOwnLayout, file_items
-from chunktape.persist import load_cassette, loads
+from chunktape.persist import loads
 from chunktape.persist.schema import Invalid, Item, interaction_from, interaction_node
+from chunktape.persist.storage import read_bytes
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, mask_secrets, scan_text, secret_values
 
@@ -52,10 +53,9 @@ def validate_file(path: str, redact: Iterable[str] = ()) -> Report:
             return _Check(redact).own_layout(handle)
     except (NotOwnLayout, OSError):  # the careful path says what is wrong, if anything
         pass
-    cassette = load_cassette(path)
-    with open(path, encoding="utf-8", newline="") as handle:
-        text = handle.read()
-    return _Check(redact).any_layout([*cassette.interactions, *cassette.sessions], text)
+    raw = read_bytes(path)
+    cassette = loads(raw, path)  # the careful path: the whole file as YAML, every problem named
+    return _Check(redact).any_layout([*cassette.interactions, *cassette.sessions], raw.decode("utf-8"))
 
 
 def validate_text(raw: bytes | str, path: str = "<cassette>", redact: Iterable[str] = ()) -> Report:
