@@ -138,7 +138,7 @@ def test_canonical_text_is_what_saving_writes() -> None:
 
 
 def test_help_shows_an_example_and_the_command_is_listed() -> None:
-    result = chunktape("fmt", "--help")
-    assert result.returncode == 0
-    assert "chunktape fmt --check cassettes/" in result.stdout
-    assert re.search(r"^\s+fmt\s", chunktape("--help").stdout, re.MULTILINE)
+    result = invoke("fmt", "--help")
+    assert result.exit_code == 0
+    assert "chunktape fmt --check cassettes/" in result.output
+    assert re.search(r"^\s+fmt\s", invoke("--help").output, re.MULTILINE)
