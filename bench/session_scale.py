@@ -7,8 +7,9 @@
 - End to end: a client streaming through `chunktape record --append` onto a cassette of 9 and
   of 4,999 interactions, end of stream against the same stream fetched direct.
 - `record --append` start (spawn to URL line) on an empty and on a 10 MB cassette.
-- A 10 MB cassette (CJK and emoji): load against a bare libyaml parse of the same file, peak
-  RSS against the file size, save with and without emoji, validate/inspect/serve against load.
+- A 10 MB cassette (CJK and emoji): load and validate against a bare libyaml parse of the
+  same file, their peak RSS against the file size, save with and without emoji,
+  validate/inspect/serve commands against start + load.
 """
 
 from __future__ import annotations
@@ -175,6 +176,30 @@ def _child(code: str) -> tuple[float, int]:
     return float(seconds), int(rss)
 
 
+def validate_s(path: Path) -> float:
+    """Seconds `chunktape validate` spends checking the file (what the command runs, no start-up);
+    the file must pass, so every check ran to its end."""
+    from chunktape.commands.validation import validate_file
+
+    started = time.perf_counter()
+    report = validate_file(str(path))
+    took = time.perf_counter() - started
+    if report.problems or report.framing:
+        raise RuntimeError(f"the bench cassette does not validate: {report}")
+    return took
+
+
+def validate_rss_ratio(path: Path) -> float:
+    """Peak RSS of checking the file, over the same fresh interpreter with the modules imported,
+    as a multiple of the file's size."""
+    imports = "import chunktape\nfrom chunktape.commands.validation import validate_file\n"
+    _, base_kib = _child(imports + "print(0.0)")
+    _, kib = _child(
+        imports + f"started = time.perf_counter()\nvalidate_file({str(path)!r})\nprint(time.perf_counter() - started)"
+    )
+    return (kib - base_kib) * 1024 / path.stat().st_size
+
+
 def _command_s(*args: str) -> float:
     started = time.perf_counter()
     subprocess.run([str(VENV_BIN / "chunktape"), *args], capture_output=True, check=False)
@@ -256,7 +281,7 @@ def run(work: Path, rounds: int, samples: int = 15) -> Section:
     save_cassette(no_emoji, str(plain))
     save_plain_s = time.perf_counter() - started
     size_mb = ten.stat().st_size / 1e6
-    loads, parses = [], []
+    loads, parses, validates = [], [], []
     text = ten.read_text(encoding="utf-8")
     for _ in range(rounds):
         started = time.perf_counter()
@@ -265,6 +290,8 @@ def run(work: Path, rounds: int, samples: int = 15) -> Section:
         started = time.perf_counter()
         yaml.load(text, Loader=yaml.CSafeLoader)
         parses.append(time.perf_counter() - started)
+        validates.append(validate_s(ten))
+    del text
     base_s, base_kib = _child("import chunktape\nprint(0.0)")
     load_child_s, load_kib = _child(
         f"import chunktape\nstarted = time.perf_counter()\nchunktape.load_cassette({str(ten)!r})\n"
@@ -276,6 +303,12 @@ def run(work: Path, rounds: int, samples: int = 15) -> Section:
                 f"{load_s / parse_s:.2f}x the time", "")  # fmt: skip
     section.add("load peak RSS over `import chunktape`, MB", f"{(load_kib - base_kib) / 1024:.0f}", "",
                 f"{rss_ratio:.1f}x the file", f"file {size_mb:.1f} MB")  # fmt: skip
+    validate_rss = validate_rss_ratio(ten)
+    validate_time = median(validates)
+    section.add(f"validate {size_mb:.1f} MB (the command's check, in process), s", f"{validate_time:.2f}",
+                f"{parse_s:.2f} (bare libyaml parse)", f"{validate_time / parse_s:.2f}x the time", "")  # fmt: skip
+    section.add("validate peak RSS over its imports, MB", f"{validate_rss * size_mb:.0f}", "",
+                f"{validate_rss:.1f}x the file", f"file {size_mb:.1f} MB")  # fmt: skip
     section.add("save, s", f"{save_emoji_s:.2f} with emoji", f"{save_plain_s:.2f} without", f"{save_emoji_s / save_plain_s:.2f}x", "")  # fmt: skip
     empty = work / "empty.yaml"
     empty.write_text("version: 1\ninteractions: []\n")
@@ -294,11 +327,16 @@ def run(work: Path, rounds: int, samples: int = 15) -> Section:
                     f"{seconds / load_process_s:.2f}x", "")  # fmt: skip
     stats.update(
         size_mb=size_mb, load_s=load_s, libyaml_parse_s=parse_s, rss_ratio=rss_ratio,
+        validate_s=validate_time, validate_rss_ratio=validate_rss,
         save_emoji_s=save_emoji_s, save_plain_s=save_plain_s, record_start_s={"empty": start_empty, "10MB": start_big},
         commands_s=commands, start_and_load_s=load_process_s,
     )  # fmt: skip
     section.targets.append(Target("10 MB load time vs bare libyaml parse", load_s / parse_s, 0.5, False, "x"))
     section.targets.append(Target("10 MB load peak RSS vs file size", rss_ratio, 4.0, False, "x"))
+    section.targets.append(
+        Target("10 MB validate time vs bare libyaml parse", validate_time / parse_s, 0.5, False, "x")
+    )
+    section.targets.append(Target("10 MB validate peak RSS vs file size", validate_rss, 4.0, False, "x"))
     section.targets.append(
         Target("record --append on 10 MB: start beyond an empty cassette's", start_big - start_empty, 1.0, False, " s")
     )

@@ -1,4 +1,4 @@
-"""The `chunktape` command: record, serve, inspect, validate, diff, drift, import, export.
+"""The `chunktape` command: record, serve, inspect, validate, fmt, diff, drift, import, export.
 
 Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input. A ChunktapeError
 becomes one line on stderr; anything else is a bug and keeps its traceback.
@@ -17,6 +17,7 @@ _COMMANDS = {
     "serve": "chunktape.commands.serve:serve",
     "inspect": "chunktape.commands.inspect:inspect_command",
     "validate": "chunktape.commands.validate:validate",
+    "fmt": "chunktape.commands.fmt:fmt_command",
     "diff": "chunktape.commands.diff:diff_command",
     "drift": "chunktape.commands.drift:drift_command",
     "import": "chunktape.commands.interchange:import_group",

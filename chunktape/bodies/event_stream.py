@@ -1,46 +1,44 @@
 """AWS event stream (`application/vnd.amazon.eventstream`, Bedrock's streaming framing), one
 cassette item per message: its headers, and its payload as JSON where it is JSON.
 
-A message is: total length (4 bytes) | headers length (4) | prelude CRC32 (4) | headers |
-payload | message CRC32 (4), big-endian. Messages are read with botocore's own parser, which
-checks both CRCs; they are written back with the CRCs computed again, so a payload edited in
-the cassette still replays as a valid message. Without botocore such bodies stay base64.
+The bytes of a message (lengths, typed headers, both CRCs) are read and written by
+`event_stream_wire`, with no AWS library. An item stores no lengths or CRCs: they are computed
+again on load, so a payload edited in the cassette still replays as a valid message.
+Header values are text, true/false, or a one-key mapping naming their wire type
+(`{integer: 5}`, `{timestamp_ms: ...}`, `{byte_array_base64: ...}`, `{uuid: ...}`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import struct
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from chunktape.bodies.errors import BodyFormatError
+from chunktape.bodies.event_stream_wire import Header, HeaderType, Message, read_message
+from chunktape.bodies.event_stream_wire import message_ends as message_ends
+from chunktape.bodies.event_stream_wire import write_message as write_wire_message
 from chunktape.bodies.json_styles import dump, exact_json
 
 CONTENT_TYPE = "application/vnd.amazon.eventstream"
-HeaderValue = str | bool
-_PRELUDE_BYTES = 12
-_SMALLEST_MESSAGE = 16
-_STRING, _TRUE, _FALSE = 7, 0, 1
 ITEM_FIELDS = ("headers", "json", "json_style", "bytes_json_style", "text", "base64", "message_base64")
+# how a typed header value is written in a cassette: {key: value}
+_TYPED: dict[str, HeaderType] = {
+    "byte": "byte",
+    "short": "short",
+    "integer": "integer",
+    "long": "long",
+    "timestamp_ms": "timestamp",
+    "byte_array_base64": "byte_array",
+    "uuid": "uuid",
+}
+_KEY_OF: dict[HeaderType, str] = {kind: key for key, kind in _TYPED.items()}
 
 
 def looks_like_event_stream(content_type: str | None) -> bool:
     return content_type is not None and CONTENT_TYPE in content_type.lower()
-
-
-def message_ends(data: bytes) -> list[int]:
-    """Offsets just past each whole message, by the lengths in the preludes; stops at the first
-    prelude that cannot start a message or whose message runs past the end (a cut stream)."""
-    ends: list[int] = []
-    position = 0
-    while position + _PRELUDE_BYTES <= len(data):
-        total = int.from_bytes(data[position : position + 4], "big")
-        if total < _SMALLEST_MESSAGE or position + total > len(data):
-            break
-        position += total
-        ends.append(position)
-    return ends
 
 
 def pieces(data: bytes) -> list[bytes]:
@@ -55,75 +53,93 @@ def pieces(data: bytes) -> list[bytes]:
     return out
 
 
-def read_message(raw: bytes) -> tuple[dict[str, Any], bytes]:
-    """(headers, payload) of one whole message, by botocore's parser; raises ValueError saying
-    what is wrong (a bad CRC, a cut message) and ImportError without botocore."""
-    from botocore.eventstream import EventStreamBuffer, ParserError
-
-    buffer = EventStreamBuffer()
-    buffer.add_data(raw)
-    try:
-        message = next(buffer)
-    except StopIteration:
-        raise ValueError(f"is cut short: {len(raw)} bytes, less than its prelude announces") from None
-    except ParserError as exc:
-        raise ValueError(_reworded(str(exc), raw)) from None
-    except (struct.error, UnicodeDecodeError, KeyError) as exc:  # a header botocore cannot read
-        raise ValueError(f"has unreadable headers ({type(exc).__name__})") from None
-    if message.prelude.total_length != len(raw):
-        raise ValueError("has bytes after its message CRC")
-    return dict(message.headers), bytes(message.payload)
-
-
-def _reworded(problem: str, raw: bytes) -> str:
-    if "Checksum" in problem:
-        which = "prelude" if binascii.crc32(raw[:8]) != int.from_bytes(raw[8:12], "big") else "message"
-        return f"has a bad {which} CRC ({problem.rstrip('.')}): its bytes are not the ones it was sent with"
-    return problem
-
-
-def write_message(headers: dict[str, HeaderValue], payload: bytes) -> bytes:
-    """One message with its lengths and both CRCs computed."""
-    encoded = bytearray()
-    for name, value in headers.items():
-        name_bytes = name.encode("utf-8")
-        encoded += bytes([len(name_bytes)]) + name_bytes
-        if isinstance(value, bool):
-            encoded.append(_TRUE if value else _FALSE)
+def headers_node(headers: tuple[Header, ...]) -> dict[str, Any]:
+    """Headers as a cassette writes them: name -> text, true/false or {type: value}."""
+    node: dict[str, Any] = {}
+    for header in headers:
+        value = header.value
+        if header.type in ("string", "boolean"):
+            node[header.name] = value
+        elif header.type == "byte_array":
+            assert isinstance(value, bytes)
+            node[header.name] = {"byte_array_base64": base64.b64encode(value).decode("ascii")}
+        elif header.type == "uuid":
+            assert isinstance(value, bytes)
+            node[header.name] = {"uuid": str(uuid.UUID(bytes=value))}
         else:
-            value_bytes = value.encode("utf-8")
-            encoded += bytes([_STRING]) + len(value_bytes).to_bytes(2, "big") + value_bytes
-    total = _PRELUDE_BYTES + len(encoded) + len(payload) + 4
-    prelude = total.to_bytes(4, "big") + len(encoded).to_bytes(4, "big")
-    prelude += binascii.crc32(prelude).to_bytes(4, "big")
-    body = prelude + bytes(encoded) + payload
-    return body + binascii.crc32(body).to_bytes(4, "big")
+            node[header.name] = {_KEY_OF[header.type]: value}
+    return node
+
+
+def headers_from(node: object, where: str) -> tuple[Header, ...]:
+    """The headers a cassette item's `headers` mapping stands for."""
+    if node is None:
+        return ()
+    if not isinstance(node, Mapping):
+        raise BodyFormatError(f"{where} must map header names to values")
+    return tuple(_header_from(name, value, where) for name, value in node.items())
+
+
+_HEADER_HELP = (
+    "text, true/false, or one of {byte|short|integer|long|timestamp_ms: N}, {byte_array_base64: ...}, {uuid: ...}"
+)
+
+
+def _header_from(name: object, value: object, where: str) -> Header:
+    if not isinstance(name, str):
+        raise BodyFormatError(f"{where} has a header name that is not text: {name!r}")
+    _utf8(name, f"{where}[{name!r}]")
+    if isinstance(value, bool):
+        return Header(name, "boolean", value)
+    if isinstance(value, str):
+        _utf8(value, f"{where}[{name!r}]")
+        return Header(name, "string", value)
+    if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in _TYPED:
+        raise BodyFormatError(f"{where}[{name!r}] must be {_HEADER_HELP}")
+    key, inner = next(iter(value.items()))
+    kind = _TYPED[key]
+    if kind == "byte_array":
+        return Header(name, kind, _base64(inner, f"{where}[{name!r}].{key}"))
+    if kind == "uuid":
+        try:
+            return Header(name, kind, uuid.UUID(str(inner)).bytes)
+        except ValueError:
+            raise BodyFormatError(
+                f"{where}[{name!r}].uuid is not a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e"
+            ) from None
+    if not isinstance(inner, int) or isinstance(inner, bool):
+        raise BodyFormatError(f"{where}[{name!r}].{key} must be a whole number")
+    return Header(name, kind, inner)
+
+
+def write_message(headers: Mapping[str, object], payload: bytes) -> bytes:
+    """One message from headers as a cassette writes them, with its lengths and CRCs computed."""
+    header_list = headers_from(headers, "headers")
+    try:
+        return write_wire_message(header_list, payload)
+    except ValueError as exc:
+        raise BodyFormatError(f"headers: {exc}") from None
 
 
 # ---------------------------------------------------------------- cassette items
 
 
-def encode(data: bytes) -> dict[str, Any] | None:
-    """{"event_stream": [item per message]}, or None without botocore to read the messages."""
-    try:
-        import botocore.eventstream  # noqa: F401
-    except ImportError:
-        return None
+def encode(data: bytes) -> dict[str, Any]:
+    """{"event_stream": [item per message]}; a piece that is no whole message stays base64."""
     return {"event_stream": [_item(raw) for raw in pieces(data)]}
 
 
 def _item(raw: bytes) -> dict[str, Any]:
     try:
-        headers, payload = read_message(raw)
+        message: Message = read_message(raw)
     except ValueError:
         return {"message_base64": base64.b64encode(raw).decode("ascii")}
-    if all(isinstance(k, str) and isinstance(v, (str, bool)) and len(k.encode()) < 256 for k, v in headers.items()):
-        item = {"headers": headers, **_payload_fields(payload)}
-        try:
-            if decode_item(item, "") == raw:
-                return item
-        except BodyFormatError:
-            pass
+    item = {"headers": headers_node(message.headers), **_payload_fields(message.payload)}
+    try:
+        if decode_item(item, "") == raw:
+            return item
+    except BodyFormatError:
+        pass
     return {"message_base64": base64.b64encode(raw).decode("ascii")}
 
 
@@ -178,12 +194,7 @@ def decode_item(item: object, where: str) -> bytes:
         if len(item) != 1:
             raise BodyFormatError(f"{where}.message_base64 stands for the whole message; remove the other fields")
         return _base64(item["message_base64"], f"{where}.message_base64")
-    headers = item.get("headers") or {}
-    if not isinstance(headers, dict) or not all(
-        isinstance(k, str) and isinstance(v, (str, bool)) and len(k.encode("utf-8", "replace")) < 256
-        for k, v in headers.items()
-    ):
-        raise BodyFormatError(f"{where}.headers must map names to text (or true/false)")
+    headers = headers_from(item.get("headers"), f"{where}.headers")
     payloads = [field for field in ("json", "text", "base64") if field in item]
     if len(payloads) > 1:
         raise BodyFormatError(f"{where} must have at most one of json, text, base64")
@@ -204,13 +215,10 @@ def decode_item(item: object, where: str) -> bytes:
         payload = _utf8(item["text"], f"{where}.text")
     elif payloads == ["base64"]:
         payload = _base64(item["base64"], f"{where}.base64")
-    for name, header in headers.items():
-        _utf8(name, f"{where}.headers")
-        if isinstance(header, str) and len(_utf8(header, f"{where}.headers")) > 0xFFFF:
-            raise BodyFormatError(
-                f"{where}.headers[{name!r}] is longer than an event-stream header can be (65535 bytes)"
-            )
-    return write_message(headers, payload)
+    try:
+        return write_wire_message(headers, payload)
+    except ValueError as exc:
+        raise BodyFormatError(f"{where}.headers: {exc}") from None
 
 
 def _base64(value: object, where: str) -> bytes:

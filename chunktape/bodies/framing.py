@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chunktape.bodies import event_stream, json_array
+from chunktape.bodies import event_stream, event_stream_wire, json_array
 from chunktape.sse import event_ends as sse_event_ends
 from chunktape.sse import looks_like_sse
 
@@ -115,11 +115,12 @@ def events(data: bytes, content_type: str | None) -> tuple[StreamFormat, list[Ev
 def _describe(found: StreamFormat, piece: bytes) -> tuple[str, str]:
     if found == "event_stream":
         try:
-            headers, payload = event_stream.read_message(piece)
-        except (ValueError, ImportError) as exc:
-            return "?", f"unreadable message: {exc}" if isinstance(exc, ValueError) else "(botocore not installed)"
+            message = event_stream_wire.read_message(piece)
+        except ValueError as exc:
+            return "?", f"unreadable message: {exc}"
+        headers = {header.name: header.value for header in message.headers}
         name = str(headers.get(":event-type") or headers.get(":exception-type") or headers.get(":message-type", ""))
-        return name, _payload_summary(payload)
+        return name, _payload_summary(message.payload)
     text = piece.decode("utf-8", errors="replace")
     if found == "sse":
         name = ""
@@ -167,9 +168,7 @@ def framing_problems(data: bytes, content_type: str | None, *, cut: bool) -> lis
         for index, raw in enumerate(pieces):
             last = index == len(pieces) - 1
             try:
-                event_stream.read_message(raw)
-            except ImportError:
-                return []
+                event_stream_wire.read_message(raw)
             except ValueError as exc:
                 if not (last and cut and len(raw) < _announced(raw)):
                     fix = "re-record it, or write that message as headers and json (its CRCs are computed on load)"

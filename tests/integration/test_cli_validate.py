@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chunktape import Cassette, load_cassette
 from chunktape.cassette_file import dumps
 from chunktape.secrets_scan import scan_text
-from tests.support.builders import sse_cassette
+from tests.support.builders import layout_0_1, sse_cassette
 from tests.support.serving import chunktape, invoke
 
-CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
+ROOT = Path(__file__).resolve().parents[2]
+CASSETTES = ROOT / "cassettes"
 # fake keys, assembled at run time so that no repository secret scanner flags this file
 GOOGLE_KEY = "AI" + "zaSyD3adb33fC0ffee0123456789abcdefGHI"
 ANTHROPIC_KEY = "sk-" + "ant-api03-abcdefghijklmnopqrstuvwxyz"
@@ -129,11 +134,98 @@ def test_a_recorded_at_in_another_zone_is_read_as_utc_and_saved_in_utc(tmp_path:
     assert "recorded_at: '2026-03-01T09:00:00Z'" in dumps(load_cassette(path))
 
 
-def test_a_hand_edited_cassette_is_not_round_trip_stable(tmp_path: Path) -> None:
-    path = _write(tmp_path, _good_text().replace("status: 200", "status:   200"))
+def _realtime_example() -> str:
+    """The session cassette docs/realtime.md shows, comments and all."""
+    page = (ROOT / "docs" / "realtime.md").read_text(encoding="utf-8")
+    return page.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def _another_writer(text: str) -> str:
+    """The same document as PyYAML writes it with 4-space indents: other quoting, block chunks."""
+    document = yaml.safe_load(text)
+    dumped: str = yaml.safe_dump(document, indent=4, allow_unicode=True, sort_keys=False, width=1_000_000)
+    return dumped
+
+
+LAYOUTS = {
+    "0.1-key-order": lambda: layout_0_1(sse_cassette()),
+    "comments": lambda: (
+        _good_text()
+        .replace("status: 200", "status: 200  # OK\n    # recorded by hand")
+        .replace("interactions:", "# a cassette\ninteractions:")
+    ),
+    "realtime-doc-example": _realtime_example,
+    "spacing-and-quoting": lambda: (
+        _good_text().replace("status: 200", "status:   200").replace("method: POST", 'method: "POST"')
+    ),
+    "indentation-and-quoting": lambda: _another_writer(_good_text()),
+}
+
+
+@pytest.mark.parametrize("make", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_layout_is_never_a_failure(tmp_path: Path, make: Callable[[], str]) -> None:
+    text = make()
+    assert text != _good_text()
+    path = _write(tmp_path, text)
+    result = invoke("validate", path)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"ok {path} (")
+
+
+def test_a_value_saving_would_change_fails_and_says_which_and_how(tmp_path: Path) -> None:
+    text = _good_text().replace("{at_s: 0.14, size_bytes: 40}", "{at_s: 0.1400004, size_bytes: 40}")
+    path = _write(tmp_path, text)
     result = invoke("validate", path)
     assert result.exit_code == 1
-    assert result.output == f"FAIL {path}: not round-trip stable: saving it again would change line 16\n"
+    assert result.output == (
+        f"FAIL {path}: saving it would change interaction #1 (line 3): "
+        "response.chunks[1].at_s: 0.1400004 becomes 0.14\n"
+    )
+
+
+def test_a_value_saving_would_change_fails_in_any_layout_too(tmp_path: Path) -> None:
+    text = layout_0_1(sse_cassette()).replace("at_s: 0.14,", "at_s: 0.1400004,")
+    path = _write(tmp_path, "# hand-edited\n" + text.replace("version: 1", "version:   1"))
+    result = invoke("validate", path)
+    assert result.exit_code == 1
+    assert "saving it would change interaction #1" in result.output
+    assert "response.chunks[1].at_s: 0.1400004 becomes 0.14" in result.output
+
+
+WITHOUT_BOTOCORE = """
+import sys
+sys.modules["botocore"] = None  # from here on, any `import botocore...` raises ImportError
+sys.modules["boto3"] = None
+from chunktape import load_cassette
+from chunktape.bodies import encode_body
+for path in sys.argv[1:3]:
+    response = load_cassette(path).interactions[0].response
+    assert "headers" in encode_body(response.body, response.header("content-type"))["event_stream"][0]
+from chunktape.cli import main
+sys.argv = ["chunktape", *sys.argv[3:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("command", [["validate"], ["fmt", "--check"], ["inspect"]])
+def test_every_bundled_cassette_reads_the_same_without_botocore(command: list[str]) -> None:
+    """As after `pip install chunktape[record]`: botocore cannot be imported at all."""
+    bedrock = [str(CASSETTES / f"bedrock_{name}_stream.yaml") for name in ("converse", "invoke")]
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_BOTOCORE, *bedrock, *command, str(CASSETTES)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    count = len(list(CASSETTES.glob("*.yaml")))
+    if command == ["validate"]:
+        assert [line.split()[0] for line in result.stdout.splitlines()] == ["ok"] * count
+    elif command == ["inspect"]:  # each Bedrock message named by its event type
+        assert re.search(r"#2 +148 \+167 +contentBlockDelta +\{", result.stdout)
+        assert "unreadable" not in result.stdout
+    else:
+        assert result.stdout == f"{count} files already formatted\n"
 
 
 def test_a_malformed_cassette_is_exit_2_with_file_and_line(tmp_path: Path) -> None:

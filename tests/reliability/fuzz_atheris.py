@@ -19,7 +19,7 @@ import atheris
 with atheris.instrument_imports():
     from chunktape import CassetteError, KnobError, ReplayPolicy, build_schedule
     from chunktape.cassette_file import dumps, loads
-    from chunktape.commands.validate import check
+    from chunktape.commands.validation import validate_text
     from chunktape.knobs import Delay, Fault, Split, parse_seed, parse_speed
     from chunktape.matching import MatchRules
     from chunktape.replay.emit import wire_headers
@@ -34,7 +34,7 @@ def one_input(data: bytes) -> None:
         if "\n" in str(exc):
             raise AssertionError(f"a two-line CassetteError: {exc!r}") from None
     else:
-        check(cassette, data.decode("utf-8"))
+        validate_text(data, "fuzz.yaml")
         loads(dumps(cassette))
         for interaction in cassette.interactions:
             wire_headers(build_schedule(interaction.request, interaction.response, CHAOS))

@@ -54,3 +54,38 @@ def sse_interaction(
 
 def sse_cassette(**kwargs: object) -> Cassette:
     return Cassette([sse_interaction(**kwargs)])  # type: ignore[arg-type]
+
+
+def layout_0_1(cassette: Cassette) -> str:
+    """The cassette as chunktape 0.1 wrote it: redacted, PyYAML's dumper, `ended` after `chunks`."""
+    import yaml
+
+    from chunktape.persist.schema import interaction_node
+    from chunktape.redaction import Redactor
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value and "\r" not in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    def flow(dumper: yaml.SafeDumper, value: dict[str, object]) -> yaml.Node:
+        return dumper.represent_mapping("tag:yaml.org,2002:map", dict(value), flow_style=True)
+
+    Dumper.add_representer(str, text)
+    items = []
+    for interaction in cassette.interactions:
+        node = interaction_node(Redactor().interaction(interaction))
+        response = node["response"]
+        for key in ("ended", "ended_at_s"):  # 0.1 wrote them after the chunks
+            if key in response:
+                response[key] = response.pop(key)
+        for chunk in response["chunks"]:
+            Dumper.add_representer(type(chunk), flow)
+        items.append(node)
+    document = {"version": 1, "interactions": items}
+    dumped: str = yaml.dump(
+        document, Dumper=Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=1_000_000
+    )
+    return dumped

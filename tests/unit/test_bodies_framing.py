@@ -148,7 +148,7 @@ def test_a_stream_cut_mid_message_is_fine_when_the_cassette_says_cut() -> None:
     ("node", "message"),
     [
         ({"event_stream": "x"}, "must be a list of messages"),
-        ({"event_stream": [{"headers": {":a": 3}}]}, "must map names to text"),
+        ({"event_stream": [{"headers": {":a": 3}}]}, r"headers\[.:a.\] must be text, true/false"),
         ({"event_stream": [{"json": {}, "text": "x"}]}, "at most one of json, text, base64"),
         ({"event_stream": [{"message_base64": "!!"}]}, "not valid base64"),
         ({"event_stream": [{"payload": 1}]}, "unknown field 'payload'"),
@@ -169,7 +169,7 @@ def test_a_broken_event_stream_item_in_a_file_is_reported_at_its_line() -> None:
     with pytest.raises(CassetteError) as caught:
         loads(broken, "b.yaml")
     assert "b.yaml:" in str(caught.value)
-    assert "headers must map names to text" in str(caught.value)
+    assert "headers[':message-type'] must be text, true/false" in str(caught.value)
 
 
 # ---------------------------------------------------------------- the event split
@@ -348,3 +348,45 @@ def test_an_exception_message_mid_stream_replays_as_boto3s_own_error() -> None:
         with pytest.raises(EventStreamError) as caught:
             call(server.base_url, None)
     assert caught.value.response["Error"]["Code"] == "throttlingException"
+
+
+def test_every_header_type_is_stored_readably_and_replays_the_same_bytes() -> None:
+    headers = {
+        ":event-type": "chunk",
+        "flag": True,
+        "off": False,
+        "b": {"byte": -3},
+        "s": {"short": 300},
+        "i": {"integer": -70_000},
+        "l": {"long": 2**40},
+        "at": {"timestamp_ms": 1_700_000_000_123},
+        "raw": {"byte_array_base64": "AAEC"},
+        "id": {"uuid": "0f8fad5b-d9cb-469f-a165-70867728950e"},
+    }
+    data = write_message(headers, b'{"a":1}')
+    node = encode_body(data, "application/vnd.amazon.eventstream")
+    assert node["event_stream"] == [{"headers": headers, "json": {"a": 1}}]
+    buffer = EventStreamBuffer()
+    buffer.add_data(data)
+    [message] = list(buffer)  # botocore reads each type back as it was written
+    assert message.headers["l"] == 2**40
+    assert message.headers["id"] == bytes.fromhex("0f8fad5bd9cb469fa16570867728950e")
+    response = Response(200, (("content-type", "application/vnd.amazon.eventstream"),), 0.0, (Chunk(0.1, data),))
+    cassette = Cassette([Interaction(Request("POST", "http://api.test/x"), response)])
+    text = dumps(cassette)
+    assert "timestamp_ms: 1700000000123" in text
+    assert loads(text) == cassette
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"integer": 2**31}, "does not fit its type, integer"),
+        ({"uuid": "nope"}, "is not a UUID"),
+        ({"short": "1"}, "must be a whole number"),
+        ({"kilo": 1}, "must be text, true/false, or one of"),
+    ],
+)
+def test_a_typed_header_the_wire_cannot_hold_says_so(value: object, problem: str) -> None:
+    with pytest.raises(BodyFormatError, match=problem):
+        decode_body({"event_stream": [{"headers": {"h": value}}]})
