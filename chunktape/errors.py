@@ -44,7 +44,8 @@ class RecordingError(ChunktapeError):
 
 
 class CassetteWarning(UserWarning):
-    """A cassette loaded, but not whole: a last interaction cut off mid-write was left out."""
+    """Something a user should see although nothing failed: a cassette loaded but not whole (a last
+    interaction cut off mid-write was left out), or a key nobody named was redacted while recording."""
 
 
 class CassetteAgeWarning(UserWarning):

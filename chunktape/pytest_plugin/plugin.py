@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chunktape.errors import CassetteAgeWarning, ChunktapeError, KnobError
+from chunktape.errors import CassetteAgeWarning, CassetteWarning, ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
 from chunktape.pytest_plugin import drift as drifts
 from chunktape.pytest_plugin import environment, route_httpx, virtual_time
@@ -348,6 +348,8 @@ def chunktape(
             yield handle
     finally:
         handle.close()
+        for line in handle.redacted_keys:  # never silent: a key nobody named was in a request
+            warnings.warn(CassetteWarning(f"{request.node.nodeid}: {line}"), stacklevel=1)
         usage = reports.usage_of(request.config)
         if usage is not None:
             usage.note(handle)
