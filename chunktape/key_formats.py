@@ -61,7 +61,7 @@ FORMATS: tuple[KeyFormat, ...] = (
     KeyFormat("openai-key", _prefixed("sk-", r"[A-Za-z0-9_\-]*[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9_\-]{20,}"),
               ("T3BlbkFJ",), "detect-secrets OpenAIDetector"),
     KeyFormat("openai-key", _prefixed("sk-", r"(?!ant-)[A-Za-z0-9_\-]{20,}"), ("sk-",), "chunktape"),
-    KeyFormat("google-api-key", _prefixed("AIza", r"[0-9A-Za-z_\-]{35}" + _END), ("AIza",), "chunktape"),
+    KeyFormat("google-api-key", _prefixed("AIza", r"[0-9A-Za-z_\-]{35,}"), ("AIza",), "chunktape"),
     KeyFormat("huggingface-token", _prefixed("hf_", r"[A-Za-z0-9]{30,}" + _END), ("hf_",), "chunktape"),
     KeyFormat("groq-key", _prefixed("gsk_", r"[A-Za-z0-9]{40,}" + _END), ("gsk_",), "chunktape"),
     KeyFormat("xai-key", _prefixed("xai-", r"[A-Za-z0-9]{40,}" + _END), ("xai-",), "chunktape"),
@@ -268,9 +268,11 @@ def _segments(text: str) -> list[tuple[int, int]]:
 
 def _kind_of(token: str) -> str | None:
     for index in candidates_in(token):
+        kind = FORMATS[index].kind
         match = _COMPILED[index].match(token)
-        if FORMATS[index].kind != "bearer-token" and match is not None and match.end() == len(token):
-            return FORMATS[index].kind
+        if kind != "bearer-token" and match is not None and match.end() == len(token):
+            if kind not in _VALID or _VALID[kind](token):
+                return kind
     return None
 
 

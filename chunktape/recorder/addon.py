@@ -322,8 +322,7 @@ class ChunktapeRecorder:
             return  # the writer has logged why
         else:
             logger.info("recorded %s%s", _describe(interaction, self._redactor()), mask_secrets(note))
-            # off the event loop: a large body's scan must not hold up other streams' chunks
-            await asyncio.to_thread(_warn_of_secrets, interaction, self._redactor())
+            _warn_of_secrets(interaction, self._redactor())  # cheap: long base64 runs are skipped
 
     def _redactor(self) -> Redactor:
         return Redactor(self._writer.redact if self._writer is not None else ())

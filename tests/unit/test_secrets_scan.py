@@ -12,7 +12,7 @@ def test_a_key_shaped_string_is_found_on_its_line_and_masked() -> None:
     text = f"version: 1\ninteractions:\n- request:\n    url: https://x.test/?alt=sse\n    note: {KEY}\n"
     [finding] = scan_text(text)
     assert finding.line == 5
-    assert finding.kind == "Google API key"
+    assert finding.kind == "google-api-key"
     assert KEY not in str(finding)
 
 
