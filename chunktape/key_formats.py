@@ -28,7 +28,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["FORMATS", "UPSTREAM", "FoundKey", "KeyFormat", "candidates_in", "find_keys", "mask", "redact_keys"]
+__all__ = [
+    "FORMATS",
+    "NOT_CARRIED",
+    "UPSTREAM",
+    "FoundKey",
+    "KeyFormat",
+    "candidates_in",
+    "find_keys",
+    "mask",
+    "redact_keys",
+]
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,13 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
         "BEGIN SSH2 ENCRYPTED PRIVATE KEY",
         "PuTTY-User-Key-File-2",
     ),
+}
+
+
+# Left out on purpose: a keyword rule ("aws", then "key", then 40 characters in quotes), not a
+# format; JSON strings in a request hold no quotes around a value.
+NOT_CARRIED: dict[str, tuple[str, ...]] = {
+    "AWSKeyDetector": (r"aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?[\'\"]([0-9a-zA-Z/+]{40})[\'\"]",),
 }
 
 
