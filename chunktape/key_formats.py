@@ -287,9 +287,9 @@ def _kind_of(token: str) -> str | None:
     for index in candidates_in(token):
         kind = FORMATS[index].kind
         match = _COMPILED[index].match(token)
-        if kind != "bearer-token" and match is not None and match.end() == len(token):
-            if kind not in _VALID or _VALID[kind](token):
-                return kind
+        whole = match is not None and match.end() == len(token)
+        if whole and kind != "bearer-token" and (kind not in _VALID or _VALID[kind](token)):
+            return kind
     return None
 
 
