@@ -74,6 +74,33 @@ class MatchRules:
                 reasons.append(reason)
         return reasons
 
+    def distance(self, recorded: Request, live: Request) -> int:
+        """How much differs, for ranking the closest recorded requests of a miss: 1 for each of
+        method, host and path, the number of differing query parameters and matched headers,
+        and for the body the number of lines (of canonical JSON) that differ. A body that
+        differs by one string is closer than one that differs in many fields."""
+        total = 0
+        for name in self.match_on:
+            if name == "body":
+                total += self._body_distance(recorded, live)
+            elif name == "query":
+                want, got = self._query(recorded), self._query(live)
+                total += len(set(want) ^ set(got)) if want != got else 0
+            elif name == "headers":
+                total += sum(_header(recorded, header) != _header(live, header) for header in self.match_headers)
+            elif getattr(self, f"_diff_{name}")(recorded, live):
+                total += 1
+        return total
+
+    def _body_distance(self, recorded: Request, live: Request) -> int:
+        if recorded.body == live.body:
+            return 0
+        want, got = self.canonical_body(recorded).splitlines(), self.canonical_body(live).splitlines()
+        if want == got:
+            return 0
+        matcher = difflib.SequenceMatcher(None, want, got, autojunk=False)
+        return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
+
     def key(self, request: Request) -> tuple[str, ...]:
         """What matching compares, as one value: two requests with equal keys match each other
         (used to pair interactions across two cassettes)."""
