@@ -119,10 +119,28 @@ def check(cassette: Cassette, text: str, extra_names: tuple[str, ...] = ()) -> l
         if changed:
             problems.append(f"not round-trip stable: saving it again would change line {min(changed)}")
     if findings:
-        shown = ", ".join(findings[:5])
-        more = f" and {len(findings) - 5} more" if len(findings) > 5 else ""
+        shown_findings = _each_kind_first(findings)
+        shown = ", ".join(shown_findings)
+        more = f" and {len(findings) - len(shown_findings)} more" if len(findings) > len(shown_findings) else ""
         problems.append(f"leaked secret: {shown}{more}")
     return problems
+
+
+def _each_kind_first(findings: list[str], at_least: int = 5) -> list[str]:
+    """The findings to show: the first of each kind (`google-api-key at line 3 ...`), so every
+    format found is named, then others up to `at_least`, in their order."""
+    kinds: set[str] = set()
+    chosen: set[int] = set()
+    for number, finding in enumerate(findings):
+        kind = finding.split(" at line ")[0].split(" in ")[0]
+        if kind not in kinds:
+            kinds.add(kind)
+            chosen.add(number)
+    for number in range(len(findings)):
+        if len(chosen) >= at_least:
+            break
+        chosen.add(number)
+    return [finding for number, finding in enumerate(findings) if number in chosen]
 
 
 def framing_findings(cassette: Cassette, text: str) -> list[tuple[int | None, str]]:

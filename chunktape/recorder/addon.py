@@ -122,17 +122,9 @@ def _warn_of_secrets(item: Interaction | Session, redactor: Redactor) -> None:
     in one (a response echoing it, even split across chunks) reaches the cassette: say so too,
     rather than let it slip into a commit."""
     stored, keys = redactor.redacted_item(item)
+    what = f"{item.request.method if isinstance(item, Interaction) else 'realtime session'} {item.request.path}"
     for key in keys:
-        logger.warning(
-            "%s: %s %s %s holds a %s (%s); stored as <redacted:%s>",
-            KEY_REDACTED,
-            item.request.method if isinstance(item, Interaction) else "realtime session",
-            _shown_url(item.request.url, redactor),
-            key.place,
-            key.kind,
-            key.hint,
-            key.kind,
-        )
+        logger.warning("%s: %s, %s, stored as <redacted:%s>", KEY_REDACTED, what, key, key.kind)
     if not isinstance(stored, Interaction):
         return
     for side, data in (("request", stored.request.body), ("response", stored.response.body)):
