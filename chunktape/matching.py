@@ -21,7 +21,7 @@ from chunktape.cassette import Request
 from chunktape.errors import KnobError
 from chunktape.key_formats import candidates_in, redact_keys
 from chunktape.normalizers import Normalizers
-from chunktape.redaction import Redactor, redact_json_strings
+from chunktape.redaction import Redactor, body_candidates, redact_json_strings
 
 MATCH_FIELDS = ("method", "host", "path", "query", "body", "headers")
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
@@ -171,8 +171,8 @@ class MatchRules:
                 pass
             else:
                 value = self._without_ignored(value)
-                candidates = candidates_in(body)
-                if candidates:
+                candidates = body_candidates(body)
+                if candidates != ():
                     value = redact_json_strings(value, candidates)
                 kept = self.normalize.json(value)
                 return json.dumps(kept, sort_keys=True, indent=1, ensure_ascii=False)

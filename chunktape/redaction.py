@@ -20,7 +20,15 @@ from chunktape.cassette import Headers, Interaction, Request, Response, Session
 from chunktape.key_formats import Candidates, candidates_in, redact_keys
 from chunktape.secret_names import REDACTED, SECRET_HEADERS, SECRET_QUERY_PARAMS, SecretNames
 
-__all__ = ["REDACTED", "SECRET_HEADERS", "SECRET_QUERY_PARAMS", "RedactedKey", "Redactor", "redact_json_strings"]
+__all__ = [
+    "REDACTED",
+    "SECRET_HEADERS",
+    "SECRET_QUERY_PARAMS",
+    "RedactedKey",
+    "Redactor",
+    "body_candidates",
+    "redact_json_strings",
+]
 
 
 @dataclass(frozen=True)
@@ -37,12 +45,20 @@ class RedactedKey:
 
 
 _Found = list[RedactedKey]
+_SEARCH_WHOLE_BODY = 65_536
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def redact_json_strings(value: Any, candidates: Candidates, found: _Found | None = None, path: str = "$") -> Any:
+def body_candidates(body: bytes) -> Candidates | None:
+    """The key formats a body may hold, found with one search of its bytes; None for a large
+    body (searching all of it would cost more than its strings, once base64 data is skipped,
+    so each string is searched alone)."""
+    return candidates_in(body) if len(body) <= _SEARCH_WHOLE_BODY else None
+
+
+def redact_json_strings(value: Any, candidates: Candidates | None, found: _Found | None = None, path: str = "$") -> Any:
     """`value` (parsed JSON) with the keys in every string redacted in place; each one found is
-    added to `found`. `candidates` comes from `candidates_in` on the whole body."""
+    added to `found`. `candidates` comes from `body_candidates` (None: search each string)."""
     if isinstance(value, str):
         cleaned, keys = redact_keys(value, candidates)
         if found is not None:
@@ -114,8 +130,8 @@ class Redactor(SecretNames):
     def _json_body(self, body: bytes, found: _Found | None) -> bytes:
         if body.lstrip()[:1] not in (b"{", b"["):
             return body
-        candidates = candidates_in(body)
-        if not self.json_field_names and not candidates:
+        candidates = body_candidates(body)
+        if not self.json_field_names and candidates == ():
             return body
         try:
             value = json.loads(body)
@@ -123,7 +139,7 @@ class Redactor(SecretNames):
             return body
         keys: _Found = []
         cleaned, changed = self._redact_json(value)
-        if candidates:
+        if candidates != ():
             cleaned = redact_json_strings(cleaned, candidates, keys)
         if not changed and not keys:
             return body
