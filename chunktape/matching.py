@@ -53,7 +53,9 @@ class MatchRules:
         fields = tuple(_texts(match_on, "match_on")) if match_on is not None else DEFAULT_MATCH_ON
         for name in fields:
             if name not in MATCH_FIELDS:
-                raise KnobError(f"unknown match field {name!r}: use any of {', '.join(MATCH_FIELDS)}")
+                close = difflib.get_close_matches(name, MATCH_FIELDS, n=1, cutoff=0.6)
+                advice = f"did you mean {close[0]}?" if close else f"use any of {', '.join(MATCH_FIELDS)}"
+                raise KnobError.refuse("unknown", "match field", name, advice)
         ignored = frozenset(name.lower() for name in _texts(ignore, "ignore"))
         redactor = Redactor(_texts(redact, "redact"))
         return cls(
