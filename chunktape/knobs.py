@@ -8,6 +8,9 @@ seed    int; every random choice derives from it
 resume  last-event-id | start   (what a reconnecting EventSource gets)
 
 Names, syntax and help text for every surface live in `chunktape.vocabulary`.
+
+Long on purpose: every knob's parser and its error messages (with the closest right spelling)
+read best side by side.
 """
 
 from __future__ import annotations

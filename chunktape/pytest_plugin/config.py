@@ -202,18 +202,6 @@ def _seed(value: Any, session_seed: int) -> Any:
     return session_seed if isinstance(value, str) and value.strip().lower() == RANDOM_SEED else value
 
 
-def check_knobs(knobs: Mapping[str, Any]) -> None:
-    """Raise KnobError if one chaos variant's knobs would not parse."""
-    ReplayPolicy.from_knobs(
-        speed=knobs.get("speed"),
-        split=knobs.get("split"),
-        delay=knobs.get("delay"),
-        fault=knobs.get("fault"),
-        seed=_seed(knobs.get("seed"), DEFAULT_SEED),
-        resume=knobs.get("resume"),
-    )
-
-
 # ---------------------------------------------------------------- the layers, from pytest
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from detect_secrets.plugins import (
     aws,
     azure_storage_key,
+    basic_auth,
     github_token,
     gitlab_token,
     jwt,
@@ -116,7 +118,18 @@ CARRIED = {
     "JwtTokenDetector": jwt.JwtTokenDetector,
     "OpenAIDetector": openai.OpenAIDetector,
     "PrivateKeyDetector": private_key.PrivateKeyDetector,
+    "BasicAuthDetector": basic_auth.BasicAuthDetector,
 }
+
+
+def test_every_format_carried_from_detect_secrets_is_checked_against_it() -> None:
+    sources = {form.source.removeprefix("detect-secrets ") for form in FORMATS if form.source != "chunktape"}
+    assert sources == set(CARRIED) == set(UPSTREAM)
+
+
+def test_the_secrets_page_lists_every_format() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "secrets.md").read_text(encoding="utf-8")
+    assert [form.kind for form in FORMATS if f"`{form.kind}`" not in page] == []
 
 
 @pytest.mark.parametrize("plugin", sorted(CARRIED))
