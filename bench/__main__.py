@@ -33,6 +33,7 @@ SECTIONS = (
     "browser_ui",
     "realtime",
     "proxy_replay",
+    "redaction",
 )
 
 
@@ -46,6 +47,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         proxy_replay,
         realtime,
         recording,
+        redaction,
         session_scale,
         throughput,
         virtual_time,
@@ -73,6 +75,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "browser_ui": lambda: browser_ui.run(work, rounds=3 if quick else 10),
         "realtime": lambda: realtime.run(work, rounds=5 if quick else 20),
         "proxy_replay": lambda: proxy_replay.run(work, rounds=3 if quick else 10),
+        "redaction": lambda: redaction.run(work, rounds=3 if quick else 7),
     }
 
 

@@ -22,7 +22,19 @@ class CassetteError(ChunktapeError):
 
 
 class KnobError(ChunktapeError, ValueError):
-    """A timing/chaos knob string (speed, split, delay, fault, seed) is malformed."""
+    """A timing/chaos knob string (speed, split, delay, fault, seed) is malformed.
+
+    `reason` says what is wrong without repeating the value (`unknown split; did you mean
+    utf8?`), for a message that names where the value was written (the pytest plugin's)."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
+
+    @classmethod
+    def refuse(cls, verdict: str, what: str, value: object, advice: str) -> KnobError:
+        """`bad split 'bytes:0': must be at least 1...`, with the reason `bad split; must be...`."""
+        return cls(f"{verdict} {what} {value!r}: {advice}", reason=f"{verdict} {what}; {advice}")
 
 
 class NoMatchError(ChunktapeError):
@@ -44,7 +56,8 @@ class RecordingError(ChunktapeError):
 
 
 class CassetteWarning(UserWarning):
-    """A cassette loaded, but not whole: a last interaction cut off mid-write was left out."""
+    """Something a user should see although nothing failed: a cassette loaded but not whole (a last
+    interaction cut off mid-write was left out), or a key nobody named was redacted while recording."""
 
 
 class CassetteAgeWarning(UserWarning):

@@ -8,10 +8,14 @@ seed    int; every random choice derives from it
 resume  last-event-id | start   (what a reconnecting EventSource gets)
 
 Names, syntax and help text for every surface live in `chunktape.vocabulary`.
+
+Long on purpose: every knob's parser and its error messages (with the closest right spelling)
+read best side by side.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import warnings
@@ -36,7 +40,7 @@ DEFAULT_SEED = 0
 def _text(value: object, knob: str, example: str) -> str:
     """Knob values arrive from marker arguments too, so any Python value may turn up."""
     if not isinstance(value, str):
-        raise KnobError(f"bad {knob} {value!r}: write it as text, as in {example}")
+        raise KnobError.refuse("bad", knob, value, f"write it as text, as in {example}")
     return value
 
 
@@ -44,7 +48,7 @@ def parse_duration(text: str, knob: str) -> float:
     """Seconds from '250ms' or '1.5s'."""
     match = _DURATION.match(_text(text, f"{knob} duration", "250ms"))
     if match is None:
-        raise KnobError(f"bad {knob} duration {text!r}: write it like 250ms or 1.5s")
+        raise KnobError.refuse("bad", f"{knob} duration", text, "write it like 250ms or 1.5s")
     value = float(match.group(1))
     return value / 1000 if match.group(2) == "ms" else value
 
@@ -66,14 +70,25 @@ def format_duration(seconds: float) -> str:
     return f"{format_number(seconds)}s"
 
 
-def _whole(text: str, knob: str, example: str, minimum: int = 0) -> int:
+def _whole(text: str, knob: str, example: str, minimum: int = 0, *, spec: object = None) -> int:
+    """A whole number from `text`, a part of `spec` (the value as written, which errors quote)."""
+    written = text if spec is None else spec
     digits = text.strip()  # str.strip() knows more blanks than int() does (\x1f, say)
     if not re.fullmatch(r"\d+", digits):
-        raise KnobError(f"bad {knob} {text!r}: expected a whole number >= {minimum}, as in {example}")
+        raise KnobError.refuse("bad", knob, written, f"expected a whole number >= {minimum}, as in {example}")
     value = int(digits)
     if value < minimum:
-        raise KnobError(f"bad {knob} {text!r}: must be at least {minimum}, as in {example}")
+        raise KnobError.refuse("bad", knob, written, f"{digits} must be at least {minimum}, as in {example}")
     return value
+
+
+def _unknown(knob: str, value: object, usage: str, choices: Iterable[str], *, arg: str = "") -> KnobError:
+    """An unknown knob value, with the closest known one when there is one (`utf-8`: utf8)."""
+    name = str(value).strip().lower()
+    name = name.partition(":")[0] if arg else name
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    advice = f"did you mean {close[0]}{':' + arg if arg else ''}?" if close else f"use {usage}"
+    return KnobError.refuse("unknown", knob, value, advice)
 
 
 @dataclass(frozen=True)
@@ -95,17 +110,20 @@ class Split:
             return cls(kind=text)  # type: ignore[arg-type]
         name, _, arg = text.partition(":")
         if name == "bytes" and arg:
-            return cls(kind="bytes", size_bytes=_whole(arg, "split", "bytes:16", minimum=1))
+            return cls(kind="bytes", size_bytes=_whole(arg, "split", "bytes:16", minimum=1, spec=spec))
         if name == "random" and arg:
             low_text, dash, high_text = arg.partition("-")
             if not dash:
-                raise KnobError(f"bad split {spec!r}: random takes a size range, as in random:1-64")
-            low = _whole(low_text, "split", "random:1-64", minimum=1)
-            high = _whole(high_text, "split", "random:1-64", minimum=1)
+                raise KnobError.refuse("bad", "split", spec, "random takes a size range, as in random:1-64")
+            low = _whole(low_text, "split", "random:1-64", minimum=1, spec=spec)
+            high = _whole(high_text, "split", "random:1-64", minimum=1, spec=spec)
             if high < low:
-                raise KnobError(f"bad split {spec!r}: the range must go low to high, as in random:1-64")
+                raise KnobError.refuse("bad", "split", spec, "the range must go low to high, as in random:1-64")
             return cls(kind="random", size_bytes=low, max_bytes=high)
-        raise KnobError(f"unknown split {spec!r}: use recorded, bytes:N, random:A-B, utf8, events or whole")
+        usage = "recorded, bytes:N, random:A-B, utf8, events or whole"
+        if arg:
+            raise _unknown("split", spec, usage, ("bytes", "random"), arg=arg)
+        raise _unknown("split", spec, usage, ("recorded", "utf8", "events", "whole"))
 
     def __str__(self) -> str:
         if self.kind == "bytes":
@@ -132,12 +150,13 @@ class Delay:
         if isinstance(specs, str):
             specs = [part for part in specs.split(",") if part.strip()]
         elif not isinstance(specs, Iterable) or isinstance(specs, (bytes, dict)):
-            raise KnobError(f"bad delay {specs!r}: write it as text, as in first:250ms, or a list of those")
+            raise KnobError.refuse("bad", "delay", specs, "write it as text, as in first:250ms, or a list of those")
         first = chunk = jitter = 0.0
         for spec in specs:
             name, _, arg = _text(spec, "delay", "first:250ms").strip().lower().partition(":")
             if name not in ("first", "chunk", "jitter") or not arg:
-                raise KnobError(f"unknown delay {spec!r}: use first:DUR, chunk:DUR or jitter:DUR, as in first:250ms")
+                usage = "first:DUR, chunk:DUR or jitter:DUR, as in first:250ms"
+                raise _unknown("delay", spec, usage, ("first", "chunk", "jitter"), arg=arg or "DUR")
             seconds = parse_duration(arg, "delay")
             if name == "first":
                 first += seconds
@@ -189,16 +208,22 @@ class Fault:
                     DeprecationWarning,
                     stacklevel=2,
                 )
-            return cls(kind="cut", after_chunks=_whole(parts[1], "fault", "cut:2"), spelling=name)
+            return cls(kind="cut", after_chunks=_whole(parts[1], "fault", "cut:2", spec=spec), spelling=name)
         if name == "stall" and len(parts) == 3:
-            after = _whole(parts[1], "fault", "stall:1:5s")
+            after = _whole(parts[1], "fault", "stall:1:5s", spec=spec)
             return cls(kind="stall", after_chunks=after, duration_s=parse_duration(parts[2], "fault stall"))
         if name == "status" and len(parts) == 2:
-            code = _whole(parts[1], "fault", "status:429", minimum=400)
+            code = _whole(parts[1], "fault", "status:429", minimum=400, spec=spec)
             if code > 599:
-                raise KnobError(f"bad fault {spec!r}: status must be an HTTP error code 400-599, as in status:429")
+                raise KnobError.refuse(
+                    "bad", "fault", spec, "status must be an HTTP error code 400-599, as in status:429"
+                )
             return cls(kind="status", status=code)
-        raise KnobError(f"unknown fault {spec!r}: use cut:N, stall:N:DUR, status:CODE or truncate, as in cut:2")
+        usage = "cut:N, stall:N:DUR, status:CODE or truncate, as in cut:2"
+        known = ("cut", "stall", "status", "truncate", *CUT_ALIASES)
+        if name in known:  # a known name, written wrong: no suggestion would help
+            raise KnobError.refuse("bad", "fault", spec, f"use {usage}")
+        raise _unknown("fault", spec, usage, known, arg=":".join(parts[1:]))
 
     def __str__(self) -> str:
         if self.kind == "cut":
@@ -216,9 +241,11 @@ def parse_speed(value: str | float | int | None) -> float:
     try:
         speed = float(value)
     except (TypeError, ValueError):
-        raise KnobError(f"bad speed {value!r}: use a number, 1 for the recorded rhythm or 0 for no waiting") from None
+        raise KnobError.refuse(
+            "bad", "speed", value, "use a number, 1 for the recorded rhythm or 0 for no waiting"
+        ) from None
     if speed < 0 or not math.isfinite(speed):
-        raise KnobError(f"bad speed {value!r}: must be 0 or more (1 = recorded rhythm, 0 = no waiting)")
+        raise KnobError.refuse("bad", "speed", value, "must be 0 or more (1 = recorded rhythm, 0 = no waiting)")
     return speed
 
 
@@ -230,19 +257,19 @@ def parse_resume(value: str | None) -> ResumeKind:
     for kind in RESUME_KINDS:
         if text == kind:
             return kind
-    raise KnobError(f"unknown resume {value!r}: use last-event-id (the events after it) or start (the whole stream)")
+    raise _unknown("resume", value, "last-event-id (the events after it) or start (the whole stream)", RESUME_KINDS)
 
 
 def parse_seed(value: str | int | None) -> int:
     if value is None:
         return DEFAULT_SEED
     if isinstance(value, bool):
-        raise KnobError(f"bad seed {value!r}: use a whole number")
+        raise KnobError.refuse("bad", "seed", value, "use a whole number")
     if isinstance(value, int):
         return value
     digits = str(value).strip()
     if not re.fullmatch(r"-?\d+", digits):
-        raise KnobError(f"bad seed {value!r}: use a whole number")
+        raise KnobError.refuse("bad", "seed", value, "use a whole number")
     return int(digits)
 
 

@@ -3,7 +3,9 @@
 Default: method, path, query (secret parameters ignored) and body (JSON compared
 canonically). Volatile JSON fields and query parameters can be ignored by name, and volatile
 values inside strings (uuids, timestamps, ids) replaced by placeholders on both sides
-(`normalize`, chunktape/normalizers.py).
+(`normalize`, chunktape/normalizers.py). Keys of a known format in the live request's query
+values, JSON strings and matched headers are redacted as the recorder redacted them, so a
+recorded `<redacted:openai-key>` matches.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from urllib.parse import parse_qsl
 
 from chunktape.cassette import Request
 from chunktape.errors import KnobError
+from chunktape.key_formats import candidates_in, redact_keys
 from chunktape.normalizers import Normalizers
-from chunktape.redaction import Redactor
+from chunktape.redaction import Redactor, body_candidates, redact_json_strings
 
 MATCH_FIELDS = ("method", "host", "path", "query", "body", "headers")
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
@@ -50,7 +53,9 @@ class MatchRules:
         fields = tuple(_texts(match_on, "match_on")) if match_on is not None else DEFAULT_MATCH_ON
         for name in fields:
             if name not in MATCH_FIELDS:
-                raise KnobError(f"unknown match field {name!r}: use any of {', '.join(MATCH_FIELDS)}")
+                close = difflib.get_close_matches(name, MATCH_FIELDS, n=1, cutoff=0.6)
+                advice = f"did you mean {close[0]}?" if close else f"use any of {', '.join(MATCH_FIELDS)}"
+                raise KnobError.refuse("unknown", "match field", name, advice)
         ignored = frozenset(name.lower() for name in _texts(ignore, "ignore"))
         redactor = Redactor(_texts(redact, "redact"))
         return cls(
@@ -71,6 +76,33 @@ class MatchRules:
                 reasons.append(reason)
         return reasons
 
+    def distance(self, recorded: Request, live: Request) -> int:
+        """How much differs, for ranking the closest recorded requests of a miss: 1 for each of
+        method, host and path, the number of differing query parameters and matched headers,
+        and for the body the number of lines (of canonical JSON) that differ. A body that
+        differs by one string is closer than one that differs in many fields."""
+        total = 0
+        for name in self.match_on:
+            if name == "body":
+                total += self._body_distance(recorded, live)
+            elif name == "query":
+                want, got = self._query(recorded), self._query(live)
+                total += len(set(want) ^ set(got)) if want != got else 0
+            elif name == "headers":
+                total += sum(_header(recorded, header) != _header(live, header) for header in self.match_headers)
+            elif getattr(self, f"_diff_{name}")(recorded, live):
+                total += 1
+        return total
+
+    def _body_distance(self, recorded: Request, live: Request) -> int:
+        if recorded.body == live.body:
+            return 0
+        want, got = self.canonical_body(recorded).splitlines(), self.canonical_body(live).splitlines()
+        if want == got:
+            return 0
+        matcher = difflib.SequenceMatcher(None, want, got, autojunk=False)
+        return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
+
     def key(self, request: Request) -> tuple[str, ...]:
         """What matching compares, as one value: two requests with equal keys match each other
         (used to pair interactions across two cassettes)."""
@@ -87,7 +119,7 @@ class MatchRules:
             elif name == "body":
                 parts.append(self.canonical_body(request))
             else:
-                parts.extend(f"{header}={request.header(header)}" for header in self.match_headers)
+                parts.extend(f"{header}={_header(request, header)}" for header in self.match_headers)
         return tuple(parts)
 
     def _diff_method(self, recorded: Request, live: Request) -> str | None:
@@ -110,8 +142,9 @@ class MatchRules:
 
     def _query(self, request: Request) -> list[tuple[str, str]]:
         pairs = parse_qsl(request.query, keep_blank_values=True)
+        candidates = candidates_in(request.query)
         return sorted(
-            (k, self.normalize.text(v))
+            (k, self.normalize.text(redact_keys(v, candidates)[0] if candidates else v))
             for k, v in pairs
             if not self.redactor.is_secret_query_param(k) and k.lower() not in self.ignore_query
         )
@@ -124,7 +157,7 @@ class MatchRules:
 
     def _diff_headers(self, recorded: Request, live: Request) -> str | None:
         for name in self.match_headers:
-            if recorded.header(name) != live.header(name):
+            if _header(recorded, name) != _header(live, name):
                 if self.redactor.is_secret_header(name):  # a miss message never shows a live key
                     return f"header {name} differs from the recorded one (a secret: its values are not shown)"
                 return f"header {name}: {live.header(name)!r} != recorded {recorded.header(name)!r}"
@@ -139,11 +172,17 @@ class MatchRules:
             except ValueError:
                 pass
             else:
-                kept = self.normalize.json(self._without_ignored(value))
+                value = self._without_ignored(value)
+                candidates = body_candidates(body)
+                if candidates != ():
+                    value = redact_json_strings(value, candidates)
+                kept = self.normalize.json(value)
                 return json.dumps(kept, sort_keys=True, indent=1, ensure_ascii=False)
         return self.normalize.text(body.decode("utf-8", errors="backslashreplace"))
 
     def _without_ignored(self, value: Any) -> Any:
+        if not self.ignore_json_fields:
+            return value
         if isinstance(value, dict):
             return {k: self._without_ignored(v) for k, v in value.items() if k.lower() not in self.ignore_json_fields}
         if isinstance(value, list):
@@ -184,6 +223,12 @@ def _texts(values: object, what: str) -> list[str]:
         if not isinstance(name, str):
             raise KnobError(f"bad {what} {name!r}: each name is a string")
     return names
+
+
+def _header(request: Request, name: str) -> str | None:
+    """A header's value with its keys redacted, as the recorder stored it."""
+    value = request.header(name)
+    return redact_keys(value)[0] if value is not None else None
 
 
 def _show_query(pairs: Sequence[tuple[str, str]]) -> str:

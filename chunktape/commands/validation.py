@@ -164,9 +164,27 @@ class _Check:
         if self.changed is not None:
             self.report.problems.append(self.changed)
         if self.secrets:
-            more = f" and {len(self.secrets) - 5} more" if len(self.secrets) > 5 else ""
-            self.report.problems.append(f"leaked secret: {', '.join(self.secrets[:5])}{more}")
+            shown = _each_kind_first(self.secrets)
+            more = f" and {len(self.secrets) - len(shown)} more" if len(self.secrets) > len(shown) else ""
+            self.report.problems.append(f"leaked secret: {', '.join(shown)}{more}")
         return self.report
+
+
+def _each_kind_first(findings: list[str], at_least: int = 5) -> list[str]:
+    """The findings to show: the first of each kind (`google-api-key at line 3 ...`), so every
+    format found is named, then others up to `at_least`, in their order."""
+    kinds: set[str] = set()
+    chosen: set[int] = set()
+    for number, finding in enumerate(findings):
+        kind = finding.split(" at line ")[0].split(" in ")[0]
+        if kind not in kinds:
+            kinds.add(kind)
+            chosen.add(number)
+    for number in range(len(findings)):
+        if len(chosen) >= at_least:
+            break
+        chosen.add(number)
+    return [finding for number, finding in enumerate(findings) if number in chosen]
 
 
 def _hides_bytes(found: FileItem) -> bool:

@@ -11,12 +11,13 @@ Long on purpose: every settings layer and its checks in one place is the point o
 
 from __future__ import annotations
 
+import difflib
 import enum
 import hashlib
 import os
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -107,11 +108,15 @@ class Settings:
         return args
 
 
-def check_keys(values: Mapping[str, Any], where: str) -> None:
+def check_keys(values: Mapping[str, Any], where: str, location: str = "") -> None:
     """Refuse names chunktape does not know, so a typo is never silently ignored."""
     unknown = sorted(set(values) - set(SETTING_NAMES))
     if unknown:
-        raise KnobError(f"unknown {where} argument {', '.join(unknown)}: use any of {', '.join(SETTING_NAMES)}")
+        name = unknown[0]
+        close = difflib.get_close_matches(name, SETTING_NAMES, n=1, cutoff=0.6)
+        advice = f"did you mean {close[0]}?" if close else f"use any of {', '.join(SETTING_NAMES)}"
+        prefix = f"{location}: " if location else ""
+        raise KnobError(f"{prefix}{where}({name}={values[name]!r}): unknown argument; {advice}")
 
 
 def merge(layers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -133,7 +138,7 @@ def resolve(
     merged = merge(layers)
     mode = str(merged.get("record_mode", "none"))
     if mode not in RECORD_MODES:
-        raise KnobError(f"unknown record mode {mode!r}: use one of {', '.join(RECORD_MODES)}")
+        raise _unknown("record mode", mode, RECORD_MODES)
     seed = _seed(merged.get("seed"), session_seed)
     policy = ReplayPolicy.from_knobs(
         speed=merged.get("speed"),
@@ -154,7 +159,7 @@ def resolve(
     upstream = merged.get("upstream")
     clock = next((known for known in CLOCK_MODES if known == merged.get("clock", "auto")), None)
     if clock is None:
-        raise KnobError(f"unknown clock {merged.get('clock')!r}: use one of {', '.join(CLOCK_MODES)}")
+        raise _unknown("clock", merged.get("clock"), CLOCK_MODES)
     env = _flag(merged.get("env", True), "env")
     return Settings(
         cassette_path=cassette_path,
@@ -173,6 +178,12 @@ def resolve(
     )
 
 
+def _unknown(what: str, value: object, choices: Sequence[str]) -> KnobError:
+    close = difflib.get_close_matches(str(value).strip().lower(), list(choices), n=1, cutoff=0.6)
+    advice = f"did you mean {close[0]}?" if close else f"use one of {', '.join(choices)}"
+    return KnobError.refuse("unknown", what, value, advice)
+
+
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
@@ -183,24 +194,12 @@ def _flag(value: Any, what: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):
         return value.strip().lower() in _TRUE
-    raise KnobError(f"bad {what} {value!r}: use True or False (in ini: true or false)")
+    raise KnobError.refuse("bad", what, value, "use True or False (in ini: true or false)")
 
 
 def _seed(value: Any, session_seed: int) -> Any:
     """`random` is the session's seed; anything else is parsed as a seed by the policy."""
     return session_seed if isinstance(value, str) and value.strip().lower() == RANDOM_SEED else value
-
-
-def check_knobs(knobs: Mapping[str, Any]) -> None:
-    """Raise KnobError if one chaos variant's knobs would not parse."""
-    ReplayPolicy.from_knobs(
-        speed=knobs.get("speed"),
-        split=knobs.get("split"),
-        delay=knobs.get("delay"),
-        fault=knobs.get("fault"),
-        seed=_seed(knobs.get("seed"), DEFAULT_SEED),
-        resume=knobs.get("resume"),
-    )
 
 
 # ---------------------------------------------------------------- the layers, from pytest
@@ -211,8 +210,11 @@ def settings_for(
 ) -> Settings:
     """ini < chunktape_config fixture < markers (farthest first) < chaos variant < command line."""
     config = request.config
-    check_keys(fixture_config, "chunktape_config")
-    check_keys(knobs, "chunktape_knobs")
+    where = location_of_test(request.node)
+    check_keys(fixture_config, "chunktape_config fixture ", where)
+    check_keys(knobs, "chunktape_knobs", where)
+    check_layer(fixture_config, lambda name, value: f"{where}: chunktape_config fixture ({name}={value!r})")
+    check_layer(knobs, lambda name, value: f"{where}: chunktape_knobs({name}={value!r})")
     marker_paths: list[str] = []
     marker_layers: list[dict[str, Any]] = []
     for marker in reversed(list(request.node.iter_markers("chunktape"))):
@@ -221,7 +223,8 @@ def settings_for(
             raise KnobError("@pytest.mark.chunktape got cassette paths both by position and as path=; give them once")
         paths = list(marker.args) if marker.args else [kwargs.pop("path")] if kwargs.get("path") is not None else []
         kwargs.pop("path", None)
-        check_keys(kwargs, "@pytest.mark.chunktape")
+        check_keys(kwargs, "@pytest.mark.chunktape", where)
+        check_layer(kwargs, lambda name, value: f"{where}: @pytest.mark.chunktape({name}={value!r})")
         marker_layers.append(kwargs)
         for path in paths:
             if not isinstance(path, (str, os.PathLike)):
@@ -244,6 +247,28 @@ def settings_for(
     more = tuple(cassette_path(extra, cassette_dir, request.path.stem, name) for extra in marker_paths[1:])
     layers = [ini_layer(config), fixture_config, *marker_layers, knobs, cli_layer(config)]
     return resolve(path, layers, session_seed=session_seed(config), more_cassettes=more)
+
+
+def location_of_test(node: pytest.Item) -> str:
+    """`test_chat.py:12`: the test's file (as its node id spells it) and the line of its `def`
+    (or of its first decorator)."""
+    line = node.reportinfo()[1]
+    return f"{node.nodeid.split('::')[0]}:{(line or 0) + 1}"
+
+
+def check_layer(layer: Mapping[str, Any], source: Callable[[str, Any], str]) -> None:
+    """Each value of one settings layer on its own, so that a bad one is refused naming where it
+    was written: `source(name, value)` says it (`test_chat.py:12: @pytest.mark.chunktape(split='utf-8')`)."""
+    for name, value in layer.items():
+        if value is None or name in ("path", "upstream"):
+            continue
+        # a repeatable knob's values each on their own: the message quotes the bad one
+        parts = list(value) if name == "delay" and isinstance(value, (list, tuple)) else [value]
+        for part in parts:
+            try:
+                resolve("", [{name: part}], session_seed=DEFAULT_SEED)
+            except KnobError as exc:
+                raise KnobError(f"{source(name, part)}: {exc.reason}") from None
 
 
 def ini_layer(config: pytest.Config) -> dict[str, Any]:
@@ -274,7 +299,14 @@ def cli_layer(config: pytest.Config) -> dict[str, Any]:
 
 
 def check_session(config: pytest.Config) -> None:
-    """Raise KnobError now if the ini or the command line holds a bad value."""
+    """Raise KnobError now if the ini or the command line holds a bad value, naming which."""
+    ini = config.inipath.name if config.inipath is not None else "ini"
+
+    def written(value: Any) -> str:
+        return " ".join(str(part) for part in value) if isinstance(value, (list, tuple)) else str(value)
+
+    check_layer(ini_layer(config), lambda name, value: f"{ini}: chunktape_{name} = {written(value)}")
+    check_layer(cli_layer(config), lambda name, value: f"--chunktape-{name.replace('_', '-')}={value}")
     resolve("", [ini_layer(config), cli_layer(config)], session_seed=session_seed(config))
 
 
@@ -312,7 +344,7 @@ def _names(value: Any, what: str) -> list[str]:
         return [part for part in re.split(r"[,\s]+", value) if part]
     if isinstance(value, (list, tuple, set, frozenset)):
         return [str(part) for part in value]
-    raise KnobError(f"bad {what} {value!r}: give a string or a list of strings")
+    raise KnobError.refuse("bad", what, value, "give a string or a list of strings")
 
 
 def knob_id(knobs: Mapping[str, Any]) -> str:

@@ -61,6 +61,8 @@ class ChunktapeFixture:
         self._mounted: str | None = None
         self._recorder: Recorder | None = None
         self._closed = False
+        self.redacted_keys: list[str] = []
+        """What the recorder redacted by its format (keys nobody named), masked; set by `close`."""
 
     @classmethod
     def open(cls, settings: Settings, server: ReplayServer) -> ChunktapeFixture:
@@ -262,7 +264,10 @@ class ChunktapeFixture:
             self._server.unmount(mounted)
         recorder, self._recorder = self._recorder, None
         if recorder is not None:
-            recorder.stop()
+            try:
+                recorder.stop()
+            finally:
+                self.redacted_keys = list(recorder.redacted_keys)
 
     def describe(self, nodeid: str = "", *, misses: bool = True) -> str:
         """Lines for a failure report: how to replay this run exactly (and what missed)."""

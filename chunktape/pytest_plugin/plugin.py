@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chunktape.errors import CassetteAgeWarning, ChunktapeError, KnobError
+from chunktape.errors import CassetteAgeWarning, CassetteWarning, ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
 from chunktape.pytest_plugin import drift as drifts
 from chunktape.pytest_plugin import environment, route_httpx, virtual_time
@@ -27,10 +27,11 @@ from chunktape.pytest_plugin import report as reports
 from chunktape.pytest_plugin.config import (
     RANDOM_SEED,
     RECORD_MODES,
-    check_knobs,
+    check_layer,
     check_session,
     chosen_seed,
     knob_id,
+    location_of_test,
     session_seed,
     settings_for,
 )
@@ -159,22 +160,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("chunktape_chaos")
     if marker is None:
         return
-    where = f"@pytest.mark.chunktape_chaos on {metafunc.definition.nodeid}"
+    where = f"{location_of_test(metafunc.definition)}: @pytest.mark.chunktape_chaos"
+    # a collection error shows its message alone, not pluggy's traceback
     if marker.args:
-        raise ChunktapeError(f"{where} takes knobs by name only, as in split=['recorded', 'utf8']")
+        raise pytest.Collector.CollectError(f"{where} takes knobs by name only, as in split=['recorded', 'utf8']")
     if "chunktape_knobs" not in metafunc.fixturenames:
-        raise ChunktapeError(f"{where}: the test must use the chunktape fixture")
+        raise pytest.Collector.CollectError(f"{where}: the test must use the chunktape fixture")
     unknown = sorted(set(marker.kwargs) - set(KNOB_NAMES))
     if unknown:
-        raise KnobError(f"{where}: unknown knob {', '.join(unknown)}; use any of {', '.join(KNOB_NAMES)}")
+        raise pytest.Collector.CollectError(
+            f"{where}: unknown knob {', '.join(unknown)}; use any of {', '.join(KNOB_NAMES)}"
+        )
     names = list(marker.kwargs)
     choices = [value if isinstance(value, (list, tuple)) else [value] for value in marker.kwargs.values()]
-    variants = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
-    for variant in variants:
+    for name, values in zip(names, choices, strict=True):
         try:
-            check_knobs(variant)
+            for value in values:
+                check_layer({name: value}, lambda name, value: f"{where}({name}={value!r})")
         except KnobError as exc:
-            raise KnobError(f"{where}: {exc}") from None
+            raise pytest.Collector.CollectError(str(exc)) from None
+    variants = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
     metafunc.parametrize("chunktape_knobs", variants, ids=[knob_id(v) for v in variants])
 
 
@@ -199,7 +204,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
             raise
         lines = [f"{_test_line(item, exc, miss)}: {miss}" for miss in misses]
         if not any(miss is cause for miss in misses for cause in _chain(exc)):
-            lines.append(f"(and then the test failed with {type(exc).__name__}: {_first_line(exc)})")
+            if _echoes_a_miss(exc, misses):  # an SDK's error quoting the replay server's 404 body: shown once above
+                lines.append(f"(the client raised {type(exc).__name__} for the 404 that answered it)")
+            else:
+                lines.append(f"(and then the test failed with {type(exc).__name__}: {_first_line(exc)})")
         raise pytest.fail.Exception("chunktape: " + "\n".join(lines), pytrace=False) from None
     handle = item.stash.get(_FIXTURE, None)
     misses = handle.miss_errors if handle is not None else []
@@ -258,6 +266,12 @@ def _test_line(item: pytest.Item, *errors: BaseException) -> str:
     if found is None:
         found = (item.reportinfo()[1] or 0) + 1
     return f"{item.nodeid.split('::')[0]}:{found}"
+
+
+def _echoes_a_miss(exc: BaseException, misses: list[Any]) -> bool:
+    """Whether the error's text quotes a miss (the replay server's 404 body), as SDKs' errors do."""
+    text = " ".join(str(one) for one in _chain(exc))
+    return any(str(miss).splitlines()[0].split(" in ")[0] in text for miss in misses)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -348,6 +362,8 @@ def chunktape(
             yield handle
     finally:
         handle.close()
+        for line in handle.redacted_keys:  # never silent: a key nobody named was in a request
+            warnings.warn(CassetteWarning(f"{request.node.nodeid}: {line}"), stacklevel=1)
         usage = reports.usage_of(request.config)
         if usage is not None:
             usage.note(handle)

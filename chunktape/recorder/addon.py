@@ -53,6 +53,7 @@ from chunktape.errors import ChunktapeError
 from chunktape.preflight import is_preflight
 from chunktape.recorder.capture import ExchangeCapture
 from chunktape.recorder.session_capture import SessionCapture
+from chunktape.recorder.settings import KEY_REDACTED
 from chunktape.recorder.writer import CassetteWriter, WriterClosed
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, mask_secrets
@@ -115,17 +116,24 @@ def _describe(interaction: Interaction | Session, redactor: Redactor) -> str:
     return f"{request.method} {shown} -> {response.status} ({len(response.chunks)} chunks{ending})"
 
 
-def _warn_of_body_secrets(interaction: Interaction, redactor: Redactor) -> None:
-    """Bodies are stored byte-exact, so a key in one (a response echoing it, even split across
-    chunks) reaches the cassette: say so now, masked, rather than let it slip into a commit."""
-    stored = redactor.interaction(interaction)
+def _warn_of_secrets(item: Interaction | Session, redactor: Redactor) -> None:
+    """Say which keys were found by their format (in a header, query value or JSON string
+    nobody named as secret) and redacted, masked. Bodies are stored byte-exact, so a key left
+    in one (a response echoing it, even split across chunks) reaches the cassette: say so too,
+    rather than let it slip into a commit."""
+    stored, keys = redactor.redacted_item(item)
+    what = f"{item.request.method if isinstance(item, Interaction) else 'realtime session'} {item.request.path}"
+    for key in keys:
+        logger.warning("%s: %s, %s, stored as <redacted:%s>", KEY_REDACTED, what, key, key.kind)
+    if not isinstance(stored, Interaction):
+        return
     for side, data in (("request", stored.request.body), ("response", stored.response.body)):
         for kind, secret in body_secrets(data, redactor):
             logger.warning(
                 "the %s body of %s holds what looks like a secret: %s (%s); bodies are stored byte-exact, "
                 "so it is in the cassette: check it with chunktape validate",
                 side,
-                _describe(interaction, redactor),
+                _describe(item, redactor),
                 kind,
                 mask(secret),
             )
@@ -306,8 +314,7 @@ class ChunktapeRecorder:
             return  # the writer has logged why
         else:
             logger.info("recorded %s%s", _describe(interaction, self._redactor()), mask_secrets(note))
-            if isinstance(interaction, Interaction):
-                _warn_of_body_secrets(interaction, self._redactor())
+            _warn_of_secrets(interaction, self._redactor())  # cheap: long base64 runs are skipped
 
     def _redactor(self) -> Redactor:
         return Redactor(self._writer.redact if self._writer is not None else ())

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from chunktape.errors import RecordingError
-from chunktape.recorder.settings import CA_CERT_NAME, CONFDIR_ENV, parse_upstream
+from chunktape.recorder.settings import CA_CERT_NAME, CONFDIR_ENV, KEY_REDACTED, parse_upstream
 
 _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 30.0
@@ -78,6 +78,9 @@ class Recorder:
         self._url: str | None = None
         self._confdir: str | None = None
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        self.redacted_keys: list[str] = []
+        """The recorder's warnings about keys it found by their format and redacted (masked),
+        complete once `stop` returns: the pytest plugin warns with them, naming the test."""
         self._stderr_thread: threading.Thread | None = None
         self._finalizer: weakref.finalize[[subprocess.Popen[bytes], str], Recorder] | None = None
 
@@ -147,7 +150,10 @@ class Recorder:
         assert process.stdout is not None
         self._stderr_tail.clear()
         self._stderr_thread = threading.Thread(
-            target=_pump_stderr, args=(process.stderr, self._stderr_tail), name="chunktape-recorder-stderr", daemon=True
+            target=_pump_stderr,
+            args=(process.stderr, self._stderr_tail, self.redacted_keys),
+            name="chunktape-recorder-stderr",
+            daemon=True,
         )
         self._stderr_thread.start()
         line = _read_line(process.stdout, process, _START_TIMEOUT_S)
@@ -249,10 +255,13 @@ def _read_line(stream: IO[bytes], process: subprocess.Popen[bytes], timeout_s: f
     return buffer.split(b"\n", 1)[0].decode("utf-8", "replace")
 
 
-def _pump_stderr(stream: IO[bytes], tail: collections.deque[str]) -> None:
+def _pump_stderr(stream: IO[bytes], tail: collections.deque[str], redacted_keys: list[str]) -> None:
     """Pass the recorder's messages on to our stderr (fd 2, so pytest's capture sees them)."""
     for raw in iter(stream.readline, b""):
-        tail.append(raw.decode("utf-8", "replace"))
+        line = raw.decode("utf-8", "replace")
+        tail.append(line)
+        if KEY_REDACTED in line:
+            redacted_keys.append(line.strip().removeprefix("chunktape: "))
         with contextlib.suppress(OSError, ValueError):
             os.write(2, raw)
 

@@ -14,6 +14,10 @@ CONFDIR_ENV = "CHUNKTAPE_MITMPROXY_CONFDIR"
 
 CA_CERT_NAME = "mitmproxy-ca-cert.pem"
 
+KEY_REDACTED = "redacted a key nobody named"
+"""How the recorder's warning about a key found by its format begins, so that `Recorder` can
+hand those lines on (the pytest plugin warns with them, naming the test)."""
+
 
 def default_confdir() -> str:
     return os.environ.get(CONFDIR_ENV) or os.path.join(os.path.expanduser("~"), ".chunktape", "mitmproxy")

@@ -179,9 +179,8 @@ class CassettePlayer:
         if not entries:
             return NoMatchError(f"no recorded {kind} matches {live}: {sources} holds no {kind}s; record it first")
         ranked = sorted(
-            entries,
-            key=lambda entry: len(self.rules.differences(entry[2].request, request)),
-        )
+            entries, key=lambda entry: self.rules.distance(entry[2].request, request)
+        )  # stable: then in order
         lines = [f"no recorded {kind} matches {live} in {sources}; closest recorded requests:"]
         for cassette, index, interaction in ranked[:3]:
             reasons = self.rules.differences(interaction.request, request)

@@ -52,7 +52,11 @@ td.text{min-width:16em;max-width:36em} td.raw{font-family:ui-monospace,monospace
 
 @dataclass(frozen=True)
 class Lane:
-    """What one lane draws: the head, the pieces of the body as they go out, the ending."""
+    """What one lane draws: the head, the pieces of the body as they go out, the ending.
+
+    `counts[i]` is how many pieces (steps) piece i stands for: a schedule of thousands of steps
+    (`split=bytes:1`) is drawn as a bounded number of groups, so the page stays proportional
+    to its cassette. `utf8_cuts` are counted on the pieces as they really go out."""
 
     label: str
     kind: str  # "chunk" (recorded) or "step" (sent under a policy)
@@ -60,20 +64,56 @@ class Lane:
     pieces: tuple[tuple[float, bytes], ...]
     end_s: float
     cut: bool
+    counts: tuple[int, ...] = ()
+    utf8_cuts: tuple[int, ...] = ()
+    summary: str = ""
+    """What the marks leave out (`3,012 steps drawn as 64 marks`), shown beside the lane's name."""
+
+    def count(self, number: int) -> int:
+        return self.counts[number] if self.counts else 1
+
+
+MIN_MARKS = 64
+"""A sent lane draws at most this many marks, or as many as the recorded lane has chunks."""
 
 
 def recorded_lane(interaction: Interaction) -> Lane:
     response = interaction.response
     pieces = tuple((chunk.at_s, chunk.data) for chunk in response.chunks)
-    return Lane("recorded", "chunk", response.headers_at_s, pieces, response.end_s, response.ended == "cut")
+    cut = response.ended == "cut"
+    return Lane("recorded", "chunk", response.headers_at_s, pieces, response.end_s, cut, (), tuple(utf8_cuts(pieces)))
 
 
 def sent_lane(interaction: Interaction, policy: ReplayPolicy) -> Lane:
-    """The schedule a replay under `policy` sends for this interaction."""
+    """The schedule a replay under `policy` sends for this interaction, in at most as many
+    marks as the recorded lane has chunks (or MIN_MARKS)."""
     schedule = build_schedule(interaction.request, interaction.response, policy)
     pieces = tuple((step.at_s, step.data) for step in schedule.steps)
     cut = schedule.ending == "disconnect"
-    return Lane("sent", "step", schedule.headers_at_s, pieces, schedule.end_at_s, cut)
+    marks = max(MIN_MARKS, len(interaction.response.chunks))
+    grouped, counts = group_pieces(pieces, marks)
+    cuts = utf8_cuts(pieces)
+    left_out = []
+    if counts:
+        left_out.append(f"{len(pieces):,} steps drawn as {len(grouped)} marks")
+    if len(cuts) > marks:
+        left_out.append(f"{len(cuts):,} cuts inside a UTF-8 character, the first {marks} drawn")
+    summary = "; ".join(left_out)
+    return Lane(
+        "sent", "step", schedule.headers_at_s, grouped, schedule.end_at_s, cut, counts, tuple(cuts[:marks]), summary
+    )
+
+
+def group_pieces(
+    pieces: tuple[tuple[float, bytes], ...], marks: int
+) -> tuple[tuple[tuple[float, bytes], ...], tuple[int, ...]]:
+    """At most `marks` pieces: runs of consecutive ones joined (at the first one's time), and
+    how many each stands for; `pieces` itself when it has no more than `marks`."""
+    if len(pieces) <= marks:
+        return pieces, ()
+    size = -(-len(pieces) // marks)
+    groups = [pieces[start : start + size] for start in range(0, len(pieces), size)]
+    return tuple((group[0][0], b"".join(data for _, data in group)) for group in groups), tuple(map(len, groups))
 
 
 def render_page(
@@ -184,16 +224,21 @@ def _lane(lane: Lane, content_type: str | None, top: float, span: float, plot: i
     out = [
         f'<g class="lane {lane.kind}-lane">',
         f'<text x="4" y="{base - 4}">{lane.label}</text>',
+        *([f'<text class="summary" x="{_LEFT}" y="{top + 2}">{_e(lane.summary)}</text>'] if lane.summary else []),
         f'<line class="open" x1="{x_at(lane.headers_at_s):.1f}" y1="{base}" x2="{x_at(lane.end_s):.1f}" y2="{base}"/>',
         f'<rect class="head" x="{x_at(lane.headers_at_s) - 1:.1f}" y="{top + 4}" width="3" height="{_LANE_HEIGHT - 4}">'
         f"<title>headers at {_ms(lane.headers_at_s)}</title></rect>",
     ]
     bytes_top = base + _BAND_HEIGHT
     offset = 0
-    for number, (at_s, data) in enumerate(lane.pieces, start=1):
+    first = 1
+    for number, (at_s, data) in enumerate(lane.pieces):
         height = 4 + (_LANE_HEIGHT - 8) * len(data) / biggest
         x = x_at(at_s)
-        tip = f"{lane.kind} {number} at {_ms(at_s)}, {len(data):,} bytes"
+        many = lane.count(number)
+        which = f"{lane.kind} {first}" if many == 1 else f"{lane.kind}s {first}-{first + many - 1}"
+        first += many
+        tip = f"{which} at {_ms(at_s)}, {len(data):,} bytes"
         out.append(
             f'<polygon class="band{sent}" points="{x:.1f},{base} {x + 2:.1f},{base} '
             f'{x_byte(offset + len(data)):.1f},{bytes_top} {x_byte(offset):.1f},{bytes_top}"/>'
@@ -232,7 +277,7 @@ def _lane(lane: Lane, content_type: str | None, top: float, span: float, plot: i
                 f'<line class="event-edge" x1="{x_byte(end):.1f}" y1="{bytes_top + _BYTES_HEIGHT / 2}" '
                 f'x2="{x_byte(end):.1f}" y2="{bytes_top + _BYTES_HEIGHT}"/>'
             )
-    for cut in utf8_cuts(lane.pieces):
+    for cut in lane.utf8_cuts:
         x = x_byte(cut)
         out.append(
             f'<polygon class="utf8-cut" points="{x:.1f},{bytes_top + _BYTES_HEIGHT} {x - 4:.1f},'

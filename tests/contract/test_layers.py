@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "chunktape"
 
 LAYERS: list[tuple[str, list[str]]] = [  # lowest first: each may import only its own layer and those above it here
-    ("leaves", ["chunktape.secret_names", "chunktape.sse", "chunktape.vocabulary", "chunktape.errors"]),
+    ("leaves", ["chunktape.key_formats", "chunktape.secret_names", "chunktape.sse", "chunktape.vocabulary", "chunktape.errors"]),
     ("model", ["chunktape.cassette", "chunktape.knobs", "chunktape.bodies", "chunktape.bodies.*"]),
     ("core", ["chunktape.redaction", "chunktape.secrets_scan", "chunktape.providers", "chunktape.normalizers", "chunktape.jsonrpc", "chunktape.matching",
               "chunktape.stream_end", "chunktape.schedule", "chunktape.preflight", "chunktape.session_script"]),

@@ -94,7 +94,7 @@ def test_a_key_left_in_a_body_is_warned_about_masked(tmp_path: Path) -> None:
     )
     out = tmp_path / "out.yaml"
     output = import_file("vcr", source, out)
-    assert "OpenAI-style API key at line" in output
+    assert "openai-key at line" in output
     assert "edit it out before you commit" in output
     assert LIVE_KEY not in output  # the warning masks it
 

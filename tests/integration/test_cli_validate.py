@@ -58,7 +58,7 @@ def test_a_leaked_google_key_fails_with_exit_1_and_is_never_printed(tmp_path: Pa
     path = _write(tmp_path, _good_text().replace("x-goog-api-key: <redacted>", f"x-goog-api-key: {GOOGLE_KEY}"))
     result = invoke("validate", path)
     assert result.exit_code == 1
-    assert result.output == f"FAIL {path}: leaked secret: Google API key at line 8 (AIza… 39 chars)\n"
+    assert result.output == f"FAIL {path}: leaked secret: google-api-key at line 8 (AIza… 39 chars)\n"
     assert GOOGLE_KEY not in result.output
 
 
@@ -66,12 +66,12 @@ def test_a_leaked_google_key_fails_with_exit_1_and_is_never_printed(tmp_path: Pa
     ("old", "new", "kind"),
     [
         ("x-goog-api-key: <redacted>", "x-goog-api-key: hunter2-not-a-real-key", "x-goog-api-key not redacted"),
-        ("x-goog-api-key: <redacted>", "authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload", "bearer token"),
-        ("x-goog-api-key: <redacted>", f"x-api-key: {ANTHROPIC_KEY}", "Anthropic API key"),
-        ("x-goog-api-key: <redacted>", f"api-key: {OPENAI_KEY}", "OpenAI-style API key"),
+        ("x-goog-api-key: <redacted>", "authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload", "bearer-token"),
+        ("x-goog-api-key: <redacted>", f"x-api-key: {ANTHROPIC_KEY}", "anthropic-key"),
+        ("x-goog-api-key: <redacted>", f"api-key: {OPENAI_KEY}", "openai-key"),
         ("x-goog-api-key: <redacted>", "cookie:\n      - session=abc123\n      - other=1", "cookie not redacted"),
         ("?alt=sse", "?alt=sse&key=my-secret-key-123", "query parameter key= not redacted"),
-        ("text: hi", f"text: my key is {GOOGLE_KEY}", "Google API key"),
+        ("text: hi", f"text: my key is {GOOGLE_KEY}", "google-api-key"),
     ],
     ids=["header", "bearer", "anthropic", "openai", "cookie-list", "query", "in-body"],
 )
@@ -279,7 +279,7 @@ def test_a_block_value_under_a_secret_name_is_not_a_finding() -> None:
 def test_every_google_shaped_key_is_found_and_masked(tail: str) -> None:
     key = "AI" + "za" + tail
     findings = scan_text(f"body:\n  text: see {key} here\n")
-    assert [(finding.line, finding.kind) for finding in findings] == [(2, "Google API key")]
+    assert [(finding.line, finding.kind) for finding in findings] == [(2, "google-api-key")]
     assert key not in str(findings[0])
 
 

@@ -320,11 +320,19 @@ def test_bad_arguments_are_reported_where_they_are_written(pytester: pytest.Pyte
     )
     result = pytester.runpytest()
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(["*unknown @pytest.mark.chunktape argument sped: use any of speed, split*"])
-    result.stdout.fnmatch_lines(["*bad split '0': must be at least 1, as in bytes:16*"])
+    result.stdout.fnmatch_lines(
+        ["chunktape: test_typos.py:*: @pytest.mark.chunktape(sped=0): unknown argument; did you mean speed?"]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "chunktape: test_typos.py:*: @pytest.mark.chunktape(split='bytes:0'): bad split; 0 must be at least 1, as in bytes:16"
+        ]
+    )
     usage = pytester.runpytest("--chunktape-fault=explode")
     assert usage.ret == pytest.ExitCode.USAGE_ERROR
-    usage.stderr.fnmatch_lines(["*chunktape: unknown fault 'explode'*"])
+    usage.stderr.fnmatch_lines(
+        ["ERROR: chunktape: --chunktape-fault=explode: unknown fault; use cut:N, stall:N:DUR, *"]
+    )
 
 
 # ---------------------------------------------------------------- configuration

@@ -131,3 +131,32 @@ def test_the_options_are_in_pytest_help(pytester: pytest.Pytester) -> None:
     text = re.sub(r"\s+", " ", result.stdout.str())
     assert "--chunktape-report=DIR" in text
     assert "--chunktape-report-unused" in text
+
+
+def test_a_report_page_stays_proportional_to_its_cassette_under_a_one_byte_split(pytester: pytest.Pytester) -> None:
+    """split=bytes:1 sends thousands of steps for a 4 KB cassette: the page draws them as a
+    bounded number of marks (as many as the recorded chunks, or 64) and says so."""
+    project(pytester, "openai_chat")
+    pytester.makepyfile(
+        ask=OPENAI_ASK,
+        test_fail="""
+import pytest
+from ask import ask, in_process
+
+
+@pytest.mark.chunktape("openai_chat.yaml", speed=0, split="bytes:1")
+def test_reply_is_wrong(chunktape):
+    assert ask(in_process(chunktape)) == "not what was recorded"
+""",
+    )
+    result = pytester.runpytest("--chunktape-report=reports")
+    result.assert_outcomes(failed=1)
+    [page] = (pytester.path / "reports").glob("*.html")
+    cassette = pytester.path / "cassettes" / "openai_chat.yaml"
+    text = page.read_text(encoding="utf-8")
+    assert page.stat().st_size <= 16 * cassette.stat().st_size  # was 180x (833 KB for a 4.7 KB cassette)
+    drawn = re.search(r"([\d,]+) steps drawn as (\d+) marks", text)
+    assert drawn is not None
+    assert int(drawn.group(1).replace(",", "")) > 1000
+    assert text.count('class="step"') == int(drawn.group(2)) <= 64
+    assert text.count('class="utf8-cut"') <= 64

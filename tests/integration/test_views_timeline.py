@@ -12,9 +12,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from chunktape.knobs import ReplayPolicy
 from chunktape.persist import load_cassette
-from chunktape.views.timeline import utf8_cuts
+from chunktape.views.timeline import MIN_MARKS, sent_lane, utf8_cuts
 from tests.support.browser import chromium_browser
+from tests.support.builders import sse_interaction
 from tests.support.serving import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,3 +99,17 @@ def test_an_unwritable_html_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "cannot write the HTML timeline" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_schedule_of_thousands_of_steps_is_drawn_as_a_bounded_number_of_marks() -> None:
+    body = ('data: {"text":"' + "流式输出" * 300 + '"}\n\n').encode()
+    interaction = sse_interaction(body=body, offsets=[1000, 2000], times=[0.1, 0.2, 0.3])
+    lane = sent_lane(interaction, ReplayPolicy.from_knobs(split="bytes:1", speed=0))
+    assert len(lane.pieces) == MIN_MARKS
+    assert b"".join(data for _, data in lane.pieces) == body  # every byte is still drawn, in groups
+    assert sum(lane.counts) == len(body)
+    assert len(lane.utf8_cuts) == MIN_MARKS
+    assert (
+        lane.summary
+        == f"{len(body):,} steps drawn as 64 marks; {1200 * 2:,} cuts inside a UTF-8 character, the first 64 drawn"
+    )

@@ -16,6 +16,7 @@ wherever the key sits: split across chunk boundaries, or inside a body stored as
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import subprocess
 import sys
@@ -39,8 +40,9 @@ from chunktape import (
     Response,
     load_cassette,
 )
-from chunktape.cassette_file import loads
+from chunktape.cassette_file import dumps, loads
 from chunktape.recorder.addon import ChunktapeRecorder
+from tests.support.fake_keys import FAKE_KEYS
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.fakes.wire import EXCHANGES, WireExchange
 from tests.support.recorder_helpers import chunktape_record, record_env, stop
@@ -183,8 +185,8 @@ def test_a_key_in_a_response_body_is_kept_byte_exact_and_record_warns_masked(rec
         ECHOED_KEY[len(ECHOED_KEY) // 2 :].encode() + b'"}\n\n',
     ]
     assert "the response body of POST" in printed
-    assert "looks like a secret: Google API key (AIza… 39 chars)" in printed
-    assert "looks like a secret: OpenAI-style API key (sk-E… 35 chars)" in printed  # the binary one
+    assert "looks like a secret: google-api-key (AIza… 39 chars)" in printed
+    assert "looks like a secret: openai-key (sk-E… 35 chars)" in printed  # the binary one
     assert "looks like a secret: query parameter key= value (LIVE… 25 chars)" in printed  # the 404's echo
 
 
@@ -199,8 +201,8 @@ def test_validate_fails_a_cassette_holding_a_key_split_across_chunks_or_in_base6
     assert result.exit_code == 1
     [line] = result.output.splitlines()
     assert line.startswith(f"FAIL {cassette}: leaked secret: ")
-    assert "Google API key at line" in line
-    assert "OpenAI-style API key in the response body of interaction #3 (sk-E… 35 chars)" in line
+    assert "google-api-key at line" in line
+    assert "openai-key in the response body of interaction #3 (sk-E… 35 chars)" in line
     assert "query parameter key= not redacted at line" in line  # the 404's echo
     absent(line, [ECHOED_KEY, BINARY_ECHOED_KEY, QUERY_KEY], "validate's output")
 
@@ -246,7 +248,7 @@ def test_no_match_error_text_never_shows_a_live_key(recording: tuple[Path, str])
     error = excinfo.value
     absent(str(error) + str(error.closest) + "".join(error.differences), REQUEST_SECRETS, "NoMatchError")
     assert "header x-goog-api-key differs from the recorded one" in str(error)
-    assert "<AIza… 39 chars>" in str(error)  # the body diff still shows where the key was
+    assert "<redacted:google-api-key>" in str(error)  # the body diff still shows where the key was
 
 
 @pytest.mark.parametrize(
@@ -365,3 +367,82 @@ def test_the_reprs_of_requests_interactions_and_misses_mask_secrets(caplog: pyte
     assert "alt=sse&key=<redacted>" in repr(request)
     assert "x-goog-api-key" in repr(request)
     assert request == dataclasses.replace(request)  # the dataclass equality is kept
+
+
+# ---------------------------------------------------------------- keys nobody named, by their format
+
+EIGHT_KEYS_TEST = """
+import httpx2
+import pytest
+
+KEYS = {keys!r}
+
+
+@pytest.mark.chunktape(upstream={upstream!r}, speed=0)
+def test_asks_with_keys_everywhere(chunktape):
+    headers = {{"X-Custom-Auth": "Bearer " + KEYS["openai-key"], "X-Trace": "ctx=" + KEYS["github-token"]}}
+    params = {{"token": KEYS["anthropic-key"], "aws": KEYS["aws-access-key"]}}
+    body = {{
+        "model": "gpt-4o-mini",
+        "stream": True,
+        "api_token": KEYS["google-api-key"],
+        "messages": [{{"role": "user", "content": "my slack token is " + KEYS["slack-token"] + ", mind it"}}],
+        "tags": ["billing", KEYS["stripe-key"], {{"hub": KEYS["huggingface-token"]}}],
+    }}
+    with httpx2.Client(base_url=chunktape.base_url) as client:
+        response = client.post("/v1/chat/completions", params=params, json=body, headers=headers)
+    assert response.status_code == 200
+"""
+
+
+def test_a_recording_through_the_plugin_keeps_no_key_of_eight_formats_warns_and_replays(
+    pytester: pytest.Pytester,
+) -> None:
+    """Keys in an unnamed header, query values and JSON fields (a list, a sentence) never reach
+    the cassette; each one is a one-line CassetteWarning naming the test, the place and the
+    format, masked; the next run, with the same keys, replays from the redacted cassette."""
+    keys = FAKE_KEYS
+    with FakeUpstream(speed=0) as upstream:
+        pytester.makepyfile(test_keys=EIGHT_KEYS_TEST.format(keys=keys, upstream=upstream.base_url))
+        result = pytester.runpytest_subprocess("-p", "no:randomly", "--chunktape-record-mode=once")
+        result.assert_outcomes(passed=1)
+        assert len(upstream.requests) == 1
+    cassette = pytester.path / "cassettes" / "test_keys" / "test_asks_with_keys_everywhere.yaml"
+    text = cassette.read_text(encoding="utf-8")
+    absent(text, list(keys.values()), "the cassette")
+    for kind in keys:
+        assert f"<redacted:{kind}>" in text, kind
+    assert "my slack token is <redacted:slack-token>, mind it" in text  # the sentence around it is kept
+    printed = result.stdout.str() + result.stderr.str()
+    absent(printed, list(keys.values()), "pytest's output")
+    prefix = "test_keys.py::test_asks_with_keys_everywhere: redacted a key nobody named: POST /v1/chat/completions, "
+    warned = {
+        line.split(prefix)[1].split(":")[0]
+        for line in printed.splitlines()
+        if prefix in line and "CassetteWarning" in line
+    }
+    assert warned == {
+        "header X-Custom-Auth", "header X-Trace", "query token", "query aws", "json $.api_token",
+        "json $.messages[0].content", "json $.tags[1]", "json $.tags[2].hub",
+    }  # fmt: skip
+    slack = f"json $.messages[0].content: slack-token (xoxb… {len(keys['slack-token'])} chars)"
+    assert f"CassetteWarning: {prefix}{slack}, stored as <redacted:slack-token>\n" in printed
+
+    again = pytester.runpytest_subprocess("-p", "no:randomly")  # replays: the live keys match the redacted ones
+    again.assert_outcomes(passed=1)
+
+
+def test_validate_names_each_format_in_a_cassette_that_holds_keys_of_eight_providers(tmp_path: Path) -> None:
+    body = json.dumps({"notes": [f"{kind}: {key}" for kind, key in FAKE_KEYS.items()]}).encode()
+    interaction = Interaction(Request("POST", "https://api.test/v1/x", (), body), Response(200))
+    path = tmp_path / "leaky.yaml"
+    text = dumps(Cassette([interaction]))
+    for kind, key in FAKE_KEYS.items():  # put back: a cassette as a hand edit or another tool could leave it
+        text = text.replace(f"<redacted:{kind}>", key)
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    for kind, key in FAKE_KEYS.items():
+        assert f"{kind} at line " in line or f"{kind} in the request body" in line, kind
+        assert key not in line

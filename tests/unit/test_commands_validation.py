@@ -44,7 +44,7 @@ def test_a_key_hidden_in_a_base64_body_is_found_and_masked() -> None:
     )
     report = validate_text(text)
     assert report.problems == [
-        "leaked secret: OpenAI-style API key in the request body of interaction #1 (sk-p… 40 chars)"
+        "leaked secret: openai-key in the request body of interaction #1 (sk-p… 40 chars)"
     ]
 
 
@@ -132,11 +132,11 @@ def test_a_key_in_a_session_message_is_found_once_whether_shown_or_in_base64() -
         f"      base64: AAH/\n    - from: client\n      at_s: 0.26\n      frame: text\n      text: {OPENAI_KEY}\n"
     )
     [problem] = validate_text(shown).problems
-    assert problem.startswith("leaked secret: OpenAI-style API key at line ")
-    assert problem.count("OpenAI") == 1
+    assert problem.startswith("leaked secret: openai-key at line ")
+    assert problem.count("openai-key") == 1
     hidden = base64.b64encode(OPENAI_KEY.encode()).decode()
     [problem] = validate_text(_session_text(f"      base64: {hidden}\n")).problems
-    assert problem == "leaked secret: OpenAI-style API key in message 3 of session #1 (sk-p… 40 chars)"
+    assert problem == "leaked secret: openai-key in message 3 of session #1 (sk-p… 40 chars)"
     assert validate_text(_session_text("      base64: AAH/\n")) == Report(sessions=1)
 
 

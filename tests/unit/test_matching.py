@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from chunktape import Cassette, CassettePlayer, Interaction, MatchRules, NoMatchError, Request, Response
+from chunktape import Cassette, CassettePlayer, Interaction, MatchRules, NoMatchError, Redactor, Request, Response
 from tests.support.builders import sse_interaction
+from tests.support.fake_keys import FAKE_KEYS
 
 URL = "https://api.openai.com/v1/chat/completions"
 
@@ -88,3 +91,34 @@ def test_the_match_key_is_equal_exactly_when_requests_match() -> None:
     assert not rules.differences(base, same)
     assert rules.key(base) != rules.key(other)
     assert rules.differences(base, other)
+
+
+def test_the_closest_recorded_request_is_the_one_that_differs_least_then_the_first_recorded() -> None:
+    many = b'{"model":"gpt","messages":[{"role":"user","content":"hi"}],"temperature":1,"top_p":0.5,"n":2}'
+    one = b'{"model":"gpt","messages":[{"role":"user","content":"hello"}],"temperature":0,"top_p":1,"n":1}'
+    also_one = b'{"model":"gpt","messages":[{"role":"user","content":"howdy"}],"temperature":0,"top_p":1,"n":1}'
+    cassette = Cassette([recorded(many), recorded(one), recorded(also_one)], path="c.yaml")
+    live = Request(
+        "POST", URL, (), b'{"model":"gpt","messages":[{"role":"user","content":"hey"}],"temperature":0,"top_p":1,"n":1}'
+    )
+    with pytest.raises(NoMatchError) as excinfo:
+        CassettePlayer([cassette]).find(live)
+    assert excinfo.value.closest == "c.yaml #2: POST /v1/chat/completions"
+    listed = [line.split(":")[0].strip() for line in str(excinfo.value).splitlines() if line.startswith("  c.yaml")]
+    assert listed == ["c.yaml #2", "c.yaml #3", "c.yaml #1"]
+
+
+def test_a_cassette_with_redacted_keys_matches_the_live_request_that_carries_them() -> None:
+    key, token = FAKE_KEYS["openai-key"], FAKE_KEYS["anthropic-key"]
+    live = Request(
+        "POST",
+        f"{URL}?token={token}",
+        (("x-custom-auth", f"Bearer {key}"),),
+        json.dumps({"messages": [{"role": "user", "content": f"my key is {key}"}]}).encode(),
+    )
+    stored = Redactor().request(live)
+    assert key.encode() not in stored.body
+    rules = MatchRules.build(match_on="method,path,query,body,headers", match_headers=["x-custom-auth"])
+    player = CassettePlayer([Cassette([Interaction(stored, Response(200))])], rules=rules)
+    assert player.find(live).response.status == 200
+    assert rules.key(stored) == rules.key(live)
