@@ -55,6 +55,22 @@ class RecordingError(ChunktapeError):
     """The recorder could not start, reach the upstream, or write the cassette."""
 
 
+class ImportFileError(ChunktapeError):
+    """A file to import (vcrpy, HAR) is not what its importer reads: `path: where: what, and what to do`."""
+
+    def __init__(self, path: str, where: str, problem: str) -> None:
+        super().__init__(f"{path}: {where}: {problem}" if where else f"{path}: {problem}")
+
+
+class BodyFormatError(ValueError):
+    """A body mapping in a cassette cannot be turned back into bytes; the message says why
+    (the persister turns it into a CassetteError naming the file and line)."""
+
+
+class WriterClosedError(RuntimeError):
+    """An interaction arrived after the cassette writer closed: the recorder is stopping."""
+
+
 class CassetteWarning(UserWarning):
     """Something a user should see although nothing failed: a cassette loaded but not whole (a last
     interaction cut off mid-write was left out), or a key nobody named was redacted while recording."""

@@ -98,6 +98,8 @@ MATCHING: tuple[Word, ...] = (
 )
 """How live requests are matched to recorded ones (and what never reaches a cassette)."""
 
+RECORD_MODES: tuple[str, ...] = ("none", "once", "new_episodes", "all")
+"""vcrpy's record modes, in the order help lists them (`RecordMode` in pytest_plugin/config.py)."""
 RECORD_MODE = Word(
     "record_mode",
     "none, once, new_episodes or all",

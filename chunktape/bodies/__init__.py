@@ -13,8 +13,8 @@ import binascii
 from typing import Any
 
 from chunktape.bodies import event_stream, json_array
-from chunktape.bodies.errors import BodyFormatError
 from chunktape.bodies.json_styles import dump, exact_json
+from chunktape.errors import BodyFormatError
 from chunktape.sse import looks_like_sse
 
 __all__ = ["BODY_KINDS", "BODY_OPTIONS", "BodyFormatError", "decode_body", "encode_body"]

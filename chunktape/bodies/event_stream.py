@@ -16,11 +16,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from chunktape.bodies.errors import BodyFormatError
 from chunktape.bodies.event_stream_wire import Header, HeaderType, Message, read_message
 from chunktape.bodies.event_stream_wire import message_ends as message_ends
 from chunktape.bodies.event_stream_wire import write_message as write_wire_message
 from chunktape.bodies.json_styles import dump, exact_json
+from chunktape.errors import BodyFormatError
 
 CONTENT_TYPE = "application/vnd.amazon.eventstream"
 ITEM_FIELDS = ("headers", "json", "json_style", "bytes_json_style", "text", "base64", "message_base64")

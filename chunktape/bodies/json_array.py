@@ -14,8 +14,8 @@ import json
 from collections import Counter
 from typing import Any
 
-from chunktape.bodies.errors import BodyFormatError
 from chunktape.bodies.json_styles import dump, style_of, yaml_safe
+from chunktape.errors import BodyFormatError
 
 OPTIONS = ("open", "separator", "close")
 _WHITESPACE = " \t\n\r"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chunktape.bodies.errors import BodyFormatError
+from chunktape.errors import BodyFormatError
 
 JSON_STYLES: dict[str, Callable[[Any], str]] = {
     "compact": lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")),

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from chunktape.bodies.framing import event_ends
 from chunktape.cassette import Chunk, Headers, Interaction, Response
-from chunktape.errors import ChunktapeError, KnobError
+from chunktape.errors import KnobError
 from chunktape.knobs import parse_duration
 from chunktape.recorder.decoding import decoded_response
 from chunktape.redaction import Redactor
@@ -21,13 +21,6 @@ from chunktape.secret_names import REDACTED
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _HOP_BY_HOP = frozenset({"transfer-encoding", "connection", "keep-alive"})
-
-
-class ImportProblem(ChunktapeError):
-    """A file to import is not what its importer reads: `path: where: what, and what to do`."""
-
-    def __init__(self, path: str, where: str, problem: str) -> None:
-        super().__init__(f"{path}: {where}: {problem}" if where else f"{path}: {problem}")
 
 
 def source_time(stated: object, headers: Headers, imported_at: datetime | None) -> datetime | None:

@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from chunktape.cassette import Cassette, Interaction, Request, iso_utc
-from chunktape.interchange.common import ImportProblem, one_chunk_response, sendable_headers, source_time
+from chunktape.errors import ImportFileError
+from chunktape.interchange.common import one_chunk_response, sendable_headers, source_time
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -39,11 +40,11 @@ def read_har(path: str, text: bytes, imported_at: datetime | None = None) -> tup
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise ImportProblem(path, "", f"is not JSON ({exc}); a HAR file is JSON with log.entries") from None
+        raise ImportFileError(path, "", f"is not JSON ({exc}); a HAR file is JSON with log.entries") from None
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
-        raise ImportProblem(path, "", "has no log.entries list; pass a HAR 1.2 file (devtools: Save all as HAR)")
+        raise ImportFileError(path, "", "has no log.entries list; pass a HAR 1.2 file (devtools: Save all as HAR)")
     interactions: list[Interaction] = []
     notes: list[str] = []
     for index, entry in enumerate(entries, start=1):
@@ -62,11 +63,11 @@ def _interaction(
         or not isinstance(entry.get("request"), dict)
         or not isinstance(entry.get("response"), dict)
     ):
-        raise ImportProblem(path, where, "needs a 'request' and a 'response' object")
+        raise ImportFileError(path, where, "needs a 'request' and a 'response' object")
     request, response = entry["request"], entry["response"]
     url, method = request.get("url"), request.get("method")
     if not isinstance(url, str) or not isinstance(method, str):
-        raise ImportProblem(path, where, "the request needs 'method' and 'url' text")
+        raise ImportFileError(path, where, "the request needs 'method' and 'url' text")
     if not url.startswith(("http://", "https://")):
         notes.append(f"left out entry {index}: {url.split(':', 1)[0]}: is not HTTP")
         return None
@@ -126,7 +127,7 @@ def _text(node: dict[str, Any], where: str, path: str) -> bytes:
         try:
             return base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise ImportProblem(path, where, "says base64 but its text is not base64") from None
+            raise ImportFileError(path, where, "says base64 but its text is not base64") from None
     return text_bytes(text)
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from chunktape.cassette import Interaction, Request
-from chunktape.interchange.common import ImportProblem, one_chunk_response, sendable_headers, source_time
+from chunktape.errors import ImportFileError
+from chunktape.interchange.common import one_chunk_response, sendable_headers, source_time
 
 
 def read_vcr(path: str, text: bytes, imported_at: datetime | None = None) -> list[Interaction]:
@@ -22,11 +23,11 @@ def read_vcr(path: str, text: bytes, imported_at: datetime | None = None) -> lis
     `Date` header (vcrpy keeps no time of its own), else `imported_at`."""
     document = _parse(path, text)
     if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
-        raise ImportProblem(
+        raise ImportFileError(
             path, "", "is not a vcrpy cassette (no 'interactions' list); pass a file vcrpy or pytest-recording wrote"
         )
     if document.get("version") != 1:
-        raise ImportProblem(
+        raise ImportFileError(
             path,
             "version",
             f"vcrpy cassette version {document.get('version')!r} is not 1; re-record it with vcrpy >= 2",
@@ -41,13 +42,13 @@ def _parse(path: str, text: bytes) -> Any:
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise ImportProblem(path, "", f"is not valid JSON ({exc}); pass a vcrpy cassette") from None
+            raise ImportFileError(path, "", f"is not valid JSON ({exc}); pass a vcrpy cassette") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
-        raise ImportProblem(path, where, "is not valid YAML; pass a vcrpy cassette") from None
+        raise ImportFileError(path, where, "is not valid YAML; pass a vcrpy cassette") from None
 
 
 def _interaction(path: str, index: int, node: Any, imported_at: datetime | None) -> Interaction:
@@ -57,15 +58,15 @@ def _interaction(path: str, index: int, node: Any, imported_at: datetime | None)
         or not isinstance(node.get("request"), dict)
         or not isinstance(node.get("response"), dict)
     ):
-        raise ImportProblem(path, where, "needs a 'request' and a 'response' mapping")
+        raise ImportFileError(path, where, "needs a 'request' and a 'response' mapping")
     request, response = node["request"], node["response"]
     method, uri = request.get("method"), request.get("uri")
     if not isinstance(method, str) or not isinstance(uri, str):
-        raise ImportProblem(path, where, "the request needs 'method' and 'uri' text")
+        raise ImportFileError(path, where, "the request needs 'method' and 'uri' text")
     status_node = response.get("status")
     status = status_node.get("code") if isinstance(status_node, dict) else status_node
     if not isinstance(status, int) or not 200 <= status <= 599:
-        raise ImportProblem(path, f"{where}: response status", f"{status!r} is not a final HTTP status (200-599)")
+        raise ImportFileError(path, f"{where}: response status", f"{status!r} is not a final HTTP status (200-599)")
     body_node = response.get("body")
     body = _bytes(body_node.get("string") if isinstance(body_node, dict) else body_node)
     response_headers = _headers(response.get("headers"))

@@ -3,7 +3,7 @@
 Layers, later ones winning: ini < the `chunktape_config` fixture < `@pytest.mark.chunktape`
 (farthest first) < the chaos variant (`chunktape_knobs`) < the command line. A value of
 None means "not set here", so it never hides a lower layer. The session's seed (what
-`--chunktape-seed=random` stands for) is chosen here too.
+`--chunktape-seed=random` stands for) is chosen in seed.py.
 
 Long on purpose: every settings layer and its checks in one place is the point of this module
 (the plugin reads one resolved Settings, never a layer).
@@ -15,7 +15,6 @@ import difflib
 import enum
 import hashlib
 import os
-import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from chunktape.errors import KnobError
 from chunktape.knobs import DEFAULT_SEED, ReplayPolicy, format_number
 from chunktape.matching import MatchRules
 from chunktape.pytest_plugin.max_age import MaxAgeAction, parse_action, parse_max_age
+from chunktape.pytest_plugin.seed import RANDOM_SEED, session_seed
 from chunktape.replay.clock import CLOCK_MODES, ClockMode
 from chunktape.replay.cors import CorsPolicy
 from chunktape.vocabulary import KNOB_NAMES, SETTING_NAMES
@@ -55,8 +55,9 @@ class RecordMode(enum.StrEnum):
         return self is RecordMode.NEW_EPISODES
 
 
-RECORD_MODES: tuple[str, ...] = tuple(mode.value for mode in RecordMode)
-RANDOM_SEED = "random"
+RECORD_MODES: tuple[str, ...] = tuple(
+    mode.value for mode in RecordMode
+)  # == vocabulary.RECORD_MODES (a unit test checks)
 # parameters that vary how a test runs, not what it asks: they share one cassette
 SHARED_PARAMS = ("chunktape_knobs", "anyio_backend")
 
@@ -308,32 +309,6 @@ def check_session(config: pytest.Config) -> None:
     check_layer(ini_layer(config), lambda name, value: f"{ini}: chunktape_{name} = {written(value)}")
     check_layer(cli_layer(config), lambda name, value: f"--chunktape-{name.replace('_', '-')}={value}")
     resolve("", [ini_layer(config), cli_layer(config)], session_seed=session_seed(config))
-
-
-def chosen_seed(config: pytest.Config) -> str | None:
-    """The seed as the command line or ini gives it (lowercased), or None."""
-    value = config.getoption("chunktape_seed") or config.getini("chunktape_seed") or None
-    return str(value).strip().lower() if value is not None else None
-
-
-_SEED = pytest.StashKey[int]()
-
-
-def session_seed(config: pytest.Config) -> int:
-    """The seed that `random` stands for in this run: the xdist controller's, or one drawn
-    once per session (then handed to every worker)."""
-    known = config.stash.get(_SEED, None)
-    if known is not None:
-        return known
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and "chunktape_seed" in workerinput:
-        seed = int(workerinput["chunktape_seed"])
-    elif chosen_seed(config) == RANDOM_SEED:
-        seed = random.SystemRandom().randrange(1, 2**31)
-    else:
-        seed = DEFAULT_SEED
-    config.stash[_SEED] = seed
-    return seed
 
 
 def _names(value: Any, what: str) -> list[str]:

@@ -34,7 +34,7 @@ import pytest
 
 from chunktape.errors import KnobError
 from chunktape.recorder.proxy_env import bypass_changes, proxy_changes
-from chunktape.vocabulary import ENV, ENV_VARS
+from chunktape.vocabulary import ENV_VARS
 
 if TYPE_CHECKING:
     from chunktape.pytest_plugin.fixture import ChunktapeFixture
@@ -73,12 +73,6 @@ def parse_variables(lines: Iterable[str], where: str = "chunktape_env_vars") -> 
                 raise KnobError(f"{where}: bad entry {entry!r}; write NAME or NAME=/path, e.g. MISTRAL_BASE_URL=/v1")
             found.append(SdkVariable(match["name"], match["path"] or ""))
     return tuple(found)
-
-
-def addini(parser: pytest.Parser) -> None:
-    """`chunktape_env` (the env setting for every test) and `chunktape_env_vars` (more SDKs)."""
-    parser.addini(f"chunktape_{ENV.name}", f"{ENV.ini_help()} {ENV.help}", default="")
-    parser.addini(f"chunktape_{ENV_VARS.name}", f"{ENV_VARS.help} Values: {ENV_VARS.syntax}.", type="linelist")
 
 
 def configured_variables(config: pytest.Config) -> tuple[SdkVariable, ...]:

@@ -13,11 +13,11 @@ import shlex
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from chunktape.assertions import ReadsTime, StreamClock, observe
 from chunktape.errors import ChunktapeError, NoMatchError, RecordingError
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import MatchRules
 from chunktape.persist import load_cassette
-from chunktape.pytest_plugin.assertions import ReadsTime, StreamClock, observe
 from chunktape.pytest_plugin.config import RecordMode, Settings
 from chunktape.pytest_plugin.max_age import check_age
 from chunktape.recorder.transport import AsyncRecordingTransport, RecordingTransport

@@ -1,10 +1,13 @@
 """pytest wiring for chunktape: options, markers, fixtures, chaos parametrization, reports.
 
-Loaded through the `pytest11` entry point. Nothing happens at import time: the replay
-server is the session-scoped `chunktape_server` fixture, started (and warmed up) before the
-first test that uses `chunktape`, one per pytest process (so one per xdist worker, each on
-its own free port), stopped when the session ends. Settings are resolved in config.py,
-the test's handle is fixture.py; options and help text come from chunktape.vocabulary.
+Loaded through the `pytest11` entry point, so it is imported by every pytest run in an
+environment where chunktape is installed: it imports pytest and the option table
+(chunktape.vocabulary) only, and the engine (settings in config.py, the test's handle in
+fixture.py, the replay server, the reports) loads the first time a chunktape marker or
+fixture is used, as pytest-recording imports vcrpy only when a test uses it
+(tests/contract/test_plugin_startup.py holds it to that). The replay server is the
+session-scoped `chunktape_server` fixture, started before the first test that uses
+`chunktape`, one per pytest process (so one per xdist worker), stopped when the session ends.
 
 Long on purpose: pytest discovers hooks and fixtures by name in the registered module, so the
 plugin's options, markers, hooks and fixtures stand together here; the work they call lives elsewhere.
@@ -19,33 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chunktape.errors import CassetteAgeWarning, CassetteWarning, ChunktapeError, KnobError
-from chunktape.knobs import DEFAULT_SEED
-from chunktape.pytest_plugin import drift as drifts
-from chunktape.pytest_plugin import environment, route_httpx, virtual_time
-from chunktape.pytest_plugin import report as reports
-from chunktape.pytest_plugin.config import (
-    RANDOM_SEED,
-    RECORD_MODES,
-    check_layer,
-    check_session,
-    chosen_seed,
-    knob_id,
-    location_of_test,
-    session_seed,
-    settings_for,
-)
-from chunktape.pytest_plugin.fixture import ChunktapeFixture
-from chunktape.secrets_scan import mask, secret_values
 from chunktape.vocabulary import (
     CORS,
     DRIFT,
+    ENV,
+    ENV_VARS,
     KNOB_NAMES,
     KNOBS,
     MATCHING,
     MAX_AGE,
     MAX_AGE_ACTION,
     RECORD_MODE,
+    RECORD_MODES,
     REPORTS,
     SEED_RANDOM_NOTE,
     SETTING_NAMES,
@@ -53,9 +41,10 @@ from chunktape.vocabulary import (
 )
 
 if TYPE_CHECKING:
+    from chunktape.pytest_plugin.fixture import ChunktapeFixture
     from chunktape.replay.server import ReplayServer
 
-_FIXTURE = pytest.StashKey[ChunktapeFixture]()
+_FIXTURE = pytest.StashKey["ChunktapeFixture"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -111,7 +100,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(f"chunktape_{TLS.name}", f"{TLS.ini_help()} {TLS.help}", default="")
     for word in (MAX_AGE, MAX_AGE_ACTION):
         parser.addini(f"chunktape_{word.name}", word.ini_help(), default="")
-    environment.addini(parser)
+    parser.addini(f"chunktape_{ENV.name}", f"{ENV.ini_help()} {ENV.help}", default="")
+    parser.addini(f"chunktape_{ENV_VARS.name}", f"{ENV_VARS.help} Values: {ENV_VARS.syntax}.", type="linelist")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -127,25 +117,63 @@ def pytest_configure(config: pytest.Config) -> None:
         "e.g. split=['recorded', 'utf8'], fault=[None, 'cut:2']; every variant replays the same cassette "
         "and the test reads its variant from chunktape.policy.",
     )
-    config.pluginmanager.register(virtual_time, "chunktape_virtual_time")  # clock="virtual" turns looptime on
-    if reports.start_usage(config):  # --chunktape-report-unused: its hooks join in
-        config.pluginmanager.register(reports.UnusedHooks(), "chunktape_unused")
-    if drifts.start(config):  # --chunktape-drift
-        config.pluginmanager.register(drifts.DriftHooks(), "chunktape_drift")
-    try:
-        check_session(config)
-        environment.configured_variables(config)
-    except KnobError as exc:
-        raise pytest.UsageError(f"chunktape: {exc}") from None
+    from chunktape.pytest_plugin import virtual_time  # pytest only: clock="virtual" turns looptime on
+
+    config.pluginmanager.register(virtual_time, "chunktape_virtual_time")
+    if config.getoption("chunktape_report_unused", False):  # its hooks join in
+        from chunktape.pytest_plugin import report
+
+        report.start_usage(config)
+        config.pluginmanager.register(report.UnusedHooks(), "chunktape_unused")
+    if config.getoption("chunktape_drift", False):  # --chunktape-drift
+        from chunktape.pytest_plugin import drift
+
+        drift.start(config)
+        config.pluginmanager.register(drift.DriftHooks(), "chunktape_drift")
+    if _sets_anything(config):  # a bad ini or command-line value stops the run now, with one line
+        from chunktape.errors import KnobError
+        from chunktape.pytest_plugin import environment
+        from chunktape.pytest_plugin.config import check_session
+
+        try:
+            check_session(config)
+            environment.configured_variables(config)
+        except KnobError as exc:
+            raise pytest.UsageError(f"chunktape: {exc}") from None
+
+
+_INI_SETTINGS = (
+    "record_mode",
+    *KNOB_NAMES,
+    *(word.name for word in MATCHING),
+    CORS.name,
+    TLS.name,
+    MAX_AGE.name,
+    MAX_AGE_ACTION.name,
+    ENV.name,
+    ENV_VARS.name,
+)
+
+
+def _sets_anything(config: pytest.Config) -> bool:
+    """Whether the command line or ini gives chunktape a value (else there is nothing to check)."""
+    options = ("record_mode", *KNOB_NAMES, MAX_AGE.name, MAX_AGE_ACTION.name)
+    return any(config.getoption(f"chunktape_{name}", None) is not None for name in options) or any(
+        config.getini(f"chunktape_{name}") not in ("", []) for name in _INI_SETTINGS
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker uses the controller's seed, so `--chunktape-seed=random` is one seed per run."""
+    from chunktape.pytest_plugin.seed import session_seed
+
     node.workerinput["chunktape_seed"] = session_seed(node.config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    from chunktape.pytest_plugin.seed import DEFAULT_SEED, RANDOM_SEED, chosen_seed, session_seed
+
     mode = config.getoption("chunktape_record_mode") or config.getini("chunktape_record_mode") or "none"
     chosen = chosen_seed(config)
     if chosen == RANDOM_SEED:
@@ -160,6 +188,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("chunktape_chaos")
     if marker is None:
         return
+    from chunktape.errors import KnobError
+    from chunktape.pytest_plugin.config import check_layer, knob_id, location_of_test
+
     where = f"{location_of_test(metafunc.definition)}: @pytest.mark.chunktape_chaos"
     # a collection error shows its message alone, not pluggy's traceback
     if marker.args:
@@ -186,6 +217,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
     """Readable ids for `@pytest.mark.parametrize("chunktape_knobs", [{"split": "utf8"}, ...])` too."""
     if argname == "chunktape_knobs" and isinstance(val, dict):
+        from chunktape.pytest_plugin.config import knob_id
+
         return knob_id(val)
     return None
 
@@ -227,8 +260,11 @@ def pytest_runtest_makereport(
         lines = handle.describe(item.nodeid, misses=False)
         directory = item.config.getoption("chunktape_report", None)
         if directory:
+            from chunktape.errors import ChunktapeError
+            from chunktape.pytest_plugin.report import failure_page
+
             try:
-                page = reports.failure_page(directory, item.nodeid, handle, report.longreprtext)
+                page = failure_page(directory, item.nodeid, handle, report.longreprtext)
             except ChunktapeError as exc:
                 lines += f"\nreport: not written: {exc}"
             else:
@@ -278,6 +314,8 @@ def _first_line(exc: BaseException) -> str:
     """The error's first line, with any key it quotes masked (httpx's quote the URL)."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else "(no message)"
+    from chunktape.secrets_scan import mask, secret_values
+
     for _, secret in secret_values(line):
         line = line.replace(secret, mask(secret))
     return line
@@ -343,6 +381,13 @@ def chunktape(
     """Replay (or record) this test's cassette: `.base_url`, `.transport()`, `.async_transport()`,
     `.policy`, `.cassette_path`, `.record_mode`, and `.observe(stream)` to time what the client saw.
     For the test's duration the SDKs' base-URL variables point here (environment.py; env=False: not)."""
+    from chunktape.errors import CassetteAgeWarning, CassetteWarning, ChunktapeError
+    from chunktape.pytest_plugin import drift as drifts
+    from chunktape.pytest_plugin import environment
+    from chunktape.pytest_plugin import report as reports
+    from chunktape.pytest_plugin.config import settings_for
+    from chunktape.pytest_plugin.fixture import ChunktapeFixture
+
     handle: ChunktapeFixture | None = None
     try:
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
@@ -376,6 +421,8 @@ def chunktape(
 def chunktape_route_httpx(chunktape: ChunktapeFixture) -> Iterator[ChunktapeFixture]:
     """The escape hatch for a client built before the test began (route_httpx.py): for this test
     only, every httpx/httpx2 transport of the process answers through chunktape."""
+    from chunktape.pytest_plugin import route_httpx
+
     with route_httpx.routed(chunktape):
         yield chunktape
 

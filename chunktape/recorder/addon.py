@@ -49,12 +49,12 @@ from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.proxy.server_hooks import ServerConnectionHookData
 
 from chunktape.cassette import Headers, Interaction, Request, Session
-from chunktape.errors import ChunktapeError
+from chunktape.errors import ChunktapeError, WriterClosedError
 from chunktape.preflight import is_preflight
 from chunktape.recorder.capture import ExchangeCapture
 from chunktape.recorder.session_capture import SessionCapture
 from chunktape.recorder.settings import KEY_REDACTED
-from chunktape.recorder.writer import CassetteWriter, WriterClosed
+from chunktape.recorder.writer import CassetteWriter
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, mask_secrets
 
@@ -306,7 +306,7 @@ class ChunktapeRecorder:
             return
         try:
             await asyncio.wrap_future(self._writer.add(interaction))
-        except WriterClosed:
+        except WriterClosedError:
             logger.info(
                 "not recorded, the recorder stopped before the end: %s", _describe(interaction, self._redactor())
             )

@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from typing import ClassVar
 
 from chunktape.cassette import Interaction, Session
+from chunktape.errors import WriterClosedError
 from chunktape.persist import (
     TornTail,
     appendable_end,
@@ -55,10 +56,6 @@ class _Pending:
         if self._text is None:
             self._text = interaction_text(Redactor(self.redact).item(self.item))
         return self._text
-
-
-class WriterClosed(RuntimeError):
-    """An interaction arrived after the writer closed: the recorder is stopping."""
 
 
 class CassetteWriter:
@@ -147,7 +144,7 @@ class CassetteWriter:
         future: Future[None] = Future()
         with self._cond:
             if self._closing:
-                future.set_exception(WriterClosed("the cassette writer is closed"))
+                future.set_exception(WriterClosedError("the cassette writer is closed"))
                 return future
             self._added += 1
             self._pending.append(_Pending(interaction, self._redact, future))

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, list[str]]] = [  # lowest first: each may import only it
               "chunktape.stream_end", "chunktape.schedule", "chunktape.preflight", "chunktape.session_script"]),
     ("views", ["chunktape.views", "chunktape.views.*"]),
     ("persist", ["chunktape.persist", "chunktape.persist.*"]),
-    ("replay", ["chunktape.replay", "chunktape.replay.*"]),
+    ("replay", ["chunktape.replay", "chunktape.replay.*", "chunktape.assertions"]),
     ("recorder", ["chunktape.recorder", "chunktape.recorder.*"]),
     ("interchange", ["chunktape.interchange", "chunktape.interchange.*"]),
     ("pytest_plugin", ["chunktape.pytest_plugin", "chunktape.pytest_plugin.*"]),

@@ -16,10 +16,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chunktape import CassetteError, Chunk, Interaction, RecordingError, Request, Response, load_cassette
+from chunktape.errors import WriterClosedError
 from chunktape.recorder.capture import ExchangeCapture
 from chunktape.recorder.decoding import decode_chunks, decoded_response
 from chunktape.recorder.settings import RecordSettings, local_url, parse_upstream
-from chunktape.recorder.writer import CassetteWriter, WriterClosed
+from chunktape.recorder.writer import CassetteWriter
 
 REQUEST = Request("POST", "https://api.example.test/v1/chat", (("content-type", "application/json"),), b"{}")
 
@@ -295,7 +296,7 @@ def test_appending_to_an_invalid_cassette_is_bad_input(tmp_path: Path) -> None:
 def test_a_closed_writer_refuses_more(tmp_path: Path) -> None:
     writer = CassetteWriter(str(tmp_path / "c.yaml"))
     writer.close()
-    with pytest.raises(WriterClosed):
+    with pytest.raises(WriterClosedError):
         writer.add(interaction(1)).result(1)
 
 
