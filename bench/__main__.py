@@ -34,6 +34,7 @@ SECTIONS = (
     "realtime",
     "proxy_replay",
     "redaction",
+    "plugin_startup",
 )
 
 
@@ -44,6 +45,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         cassette_io,
         fidelity,
         inprocess,
+        plugin_startup,
         proxy_replay,
         realtime,
         recording,
@@ -76,6 +78,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "realtime": lambda: realtime.run(work, rounds=5 if quick else 20),
         "proxy_replay": lambda: proxy_replay.run(work, rounds=3 if quick else 10),
         "redaction": lambda: redaction.run(work, rounds=3 if quick else 7),
+        "plugin_startup": lambda: plugin_startup.run(work, pairs=10 if quick else 40),
     }
 
 
