@@ -28,7 +28,9 @@ RUN_ALLOWED = IMPORT_ALLOWED | {
 
 def imported_by(code: str, prefix: str, cwd: Path = ROOT, path: Path | None = None) -> set[str]:
     """The modules named `prefix...` that a fresh interpreter has imported after running `code`."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == {prefix!r})))"
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == {prefix!r})))"
+    )
     env = {**os.environ, "PYTHONPATH": str(path)} if path is not None else None
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, env=env, check=True)
     return set(json.loads(done.stdout.splitlines()[-1]))
