@@ -9,12 +9,12 @@ load it into mitmproxy yourself::
     mitmdump -s chunktape/recorder/addon.py --mode reverse:https://generativelanguage.googleapis.com \\
         --set chunktape_cassette=cassettes/gemini.yaml --set chunktape_redact=x-session-id,user_id
 
-Options (declared in `load`):
+Options (declared in `load`, listed by scripts/make_docs.py):
 
-- `chunktape_cassette=PATH`: the cassette file to write (required).
-- `chunktape_redact=NAME,NAME`: header, query and JSON field names to redact on top of
-  the defaults (authorization, x-goog-api-key, x-api-key, api-key, cookies, ?key=...).
-- `chunktape_append=true`: keep the interactions already in the file, add new ones after.
+- `chunktape_cassette` (str, default `''`): Cassette file (YAML) that chunktape records into.
+- `chunktape_redact` (str, default `''`): Comma-separated header, query and JSON field names to redact, on top of the default secrets.
+- `chunktape_append` (bool, default `False`): Keep the interactions already in the cassette and add new ones after.
+- `chunktape_keep_preflights` (bool, default `False`): Record browsers' CORS preflights (OPTIONS) too; by default they pass through unrecorded.
 
 mitmproxy's own `ssl_insecure=true` skips upstream certificate checks (local test servers).
 Loaded with `-s`, the addon runs after mitmproxy's built-in addons, so a response header
