@@ -22,11 +22,12 @@ and the text before it must name the file, so the step is one the reader is give
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-_FENCE = re.compile(r"^```(\w*)\s*$")
-_DIRECTIVE = re.compile(r"^<!-- doc-test: (\w+)\s*(.*?)\s*-->\s*$")
+_FENCE = re.compile(r"^\s*```(\w*)\s*$")  # inside a list item too
+_DIRECTIVE = re.compile(r"^\s*<!-- doc-test: (\w+)\s*(.*?)\s*-->\s*$")
 KINDS = ("file", "until", "output", "synopsis", "excerpt", "skip")
 
 
@@ -86,7 +87,7 @@ def steps(path: Path, root: Path) -> list[Block | Copy]:
                 raise DocsError(f"{name}:{index + 1}: a code block that never closes")
             previous = _DIRECTIVE.match(lines[index - 1]) if index else None
             kind, argument = (previous[1], previous[2]) if previous else ("", "")
-            body = "\n".join(lines[index + 1 : end]) + "\n"
+            body = textwrap.dedent("\n".join(lines[index + 1 : end])) + "\n"
             found.append(Block(name, index + 1, fence[1], body, kind, argument, "\n".join(prose[:index])))
             index = end
         index += 1
