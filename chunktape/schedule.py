@@ -16,7 +16,7 @@ from chunktape.cassette import Headers, Request, Response
 from chunktape.knobs import ReplayPolicy, Split
 from chunktape.providers import error_response, reason_phrase
 
-Ending = Literal["complete", "disconnect"]
+Ending = Literal["complete", "cut"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class Step:
 class Schedule:
     """The response head, the body steps, and how the exchange ends.
 
-    `ending` is "disconnect" when the connection must drop at `end_at_s` without
-    completing the body (a recorded cut, or an injected disconnect fault).
+    `ending` is "cut" when the connection must drop at `end_at_s` without
+    completing the body (a recorded cut, or an injected `cut:N` fault).
     """
 
     status: int
@@ -78,14 +78,14 @@ def build_schedule(request: Request, response: Response, policy: ReplayPolicy) -
         end_at += fault.duration_s
 
     steps = [Step(at_s=at, data=data) for at, (_, data) in zip(times, pieces, strict=True)]
-    ending: Ending = "disconnect" if response.ended == "cut" else "complete"
+    ending: Ending = "cut" if response.ended == "cut" else "complete"
     headers = response.headers
     if fault is not None and fault.kind == "cut" and fault.after_chunks < len(steps):
         end_at = steps[fault.after_chunks].at_s
         steps = steps[: fault.after_chunks]
-        ending = "disconnect"
+        ending = "cut"
     elif fault is not None and fault.kind == "cut":
-        ending = "disconnect"
+        ending = "cut"
     elif fault is not None and fault.kind == "truncate" and steps:
         last = steps[-1]
         kept = last.data[: len(last.data) // 2]

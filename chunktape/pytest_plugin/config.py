@@ -323,7 +323,7 @@ def _names(value: Any, what: str) -> list[str]:
 
 
 def knob_id(knobs: Mapping[str, Any]) -> str:
-    """A readable test id for one chaos variant: `split=utf8-fault=disconnect:2`."""
+    """A readable test id for one chaos variant: `split=utf8-fault=cut:2`."""
     return "-".join(f"{name}={'none' if value is None else value}" for name, value in knobs.items()) or "recorded"
 
 

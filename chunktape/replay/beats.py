@@ -16,7 +16,7 @@ from chunktape.schedule import Schedule
 class Beat:
     """One thing the client experiences, `at_s` after the request: the head, data, a timeout, or a cut."""
 
-    kind: Literal["head", "data", "timeout", "disconnect"]
+    kind: Literal["head", "data", "timeout", "cut"]
     at_s: float
     data: bytes = b""
 
@@ -38,8 +38,8 @@ def client_beats(schedule: Schedule, read_timeout_s: float | None) -> Iterator[B
             return
         yield Beat("data", step.at_s, step.data)
         last = step.at_s
-    if schedule.ending == "disconnect":
+    if schedule.ending == "cut":
         if read_timeout_s is not None and schedule.end_at_s - last > read_timeout_s:
             yield Beat("timeout", last + read_timeout_s)
             return
-        yield Beat("disconnect", schedule.end_at_s)
+        yield Beat("cut", schedule.end_at_s)

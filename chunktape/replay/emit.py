@@ -59,7 +59,7 @@ async def emit(schedule: Schedule, started: float, send: Send, clock: Clock) -> 
         await clock.sleep_until(started + step.at_s)
         await send({"type": "http.response.body", "body": step.data, "more_body": True})
     await clock.sleep_until(started + schedule.end_at_s)
-    if schedule.ending == "disconnect":
+    if schedule.ending == "cut":
         return "cut"
     await send({"type": "http.response.body", "body": b"", "more_body": False})
     return "complete"

@@ -56,7 +56,7 @@ class Exchange:
         """What the client gets at `beat`: its bytes, or the fault (neutral; see errors_map)."""
         if beat.kind == "timeout":
             raise ReplayedTimeout("timed out waiting for the next chunk (replayed stall)")
-        if beat.kind == "disconnect":
+        if beat.kind == "cut":
             raise ReplayedCut(CUT_MESSAGE)
         return beat.data
 

@@ -89,7 +89,7 @@ def sent_lane(interaction: Interaction, policy: ReplayPolicy) -> Lane:
     marks as the recorded lane has chunks (or MIN_MARKS)."""
     schedule = build_schedule(interaction.request, interaction.response, policy)
     pieces = tuple((step.at_s, step.data) for step in schedule.steps)
-    cut = schedule.ending == "disconnect"
+    cut = schedule.ending == "cut"
     marks = max(MIN_MARKS, len(interaction.response.chunks))
     grouped, counts = group_pieces(pieces, marks)
     cuts = utf8_cuts(pieces)

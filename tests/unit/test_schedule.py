@@ -108,7 +108,7 @@ def test_jitter_never_reorders_and_stays_within_bounds() -> None:
 def test_fault_disconnect_keeps_n_chunks_then_drops_the_connection() -> None:
     plan = schedule(fault="disconnect:2")
     assert len(plan.steps) == 2  # type: ignore[attr-defined]
-    assert plan.ending == "disconnect"  # type: ignore[attr-defined]
+    assert plan.ending == "cut"  # type: ignore[attr-defined]
     assert plan.end_at_s == 0.2  # type: ignore[attr-defined]
 
 
@@ -137,5 +137,5 @@ def test_a_recorded_cut_replays_as_a_cut() -> None:
     from dataclasses import replace
 
     plan = build_schedule(REQUEST, replace(RESPONSE, ended="cut"), ReplayPolicy())
-    assert plan.ending == "disconnect"
+    assert plan.ending == "cut"
     assert plan.body == SSE_BODY
