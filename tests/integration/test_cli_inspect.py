@@ -9,9 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from chunktape import Cassette, Interaction, Response
-from chunktape.commands.inspect import ASCII, Glyphs, render, timeline
-from tests.support.builders import sse_cassette, sse_interaction
 from tests.support.serving import chunktape, invoke
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
@@ -29,23 +26,6 @@ def test_the_table_has_one_row_per_interaction_with_every_column() -> None:
     assert row[4:] == ["7", "2,630", "381", "ms", "689", "ms", "complete"]
 
 
-def test_the_timeline_marks_every_chunk_in_its_column() -> None:
-    cassette = sse_cassette(times=[0.1, 0.2, 0.3, 0.4], headers_at_s=0.05)
-    rows = timeline(cassette, width=43, glyphs=Glyphs()).splitlines()
-    assert rows[0].startswith("timeline: 0 to 400 ms, one column = 10 ms")
-    row = rows[1][3:]
-    assert row.index("H") == 5
-    assert [i for i, char in enumerate(row) if char == "▮"] == [10, 20, 30, 39]
-    assert set(row[6:39]) <= {"─", "▮"}
-
-
-def test_chunks_in_one_column_are_counted() -> None:
-    cassette = sse_cassette(times=[0.1, 0.1001, 0.1002, 0.4])
-    row = timeline(cassette, width=43, glyphs=ASCII).splitlines()[1]
-    assert "3" in row
-    assert row.count("|") == 1
-
-
 def test_each_chunk_is_listed_with_its_gap_size_and_both_ends() -> None:
     result = invoke("inspect", str(CASSETTES / "gemini_stream.yaml"), "--width", "120")
     lines = result.output.splitlines()
@@ -54,15 +34,6 @@ def test_each_chunk_is_listed_with_its_gap_size_and_both_ends() -> None:
     assert chunk_rows[1][1:6] == ["402", "ms", "+21", "ms", "306"]
     assert "\\xe8\\xbf" in lines[lines.index(next(line for line in lines if "+350 ms" in line))]
     assert any(row[-1] == "\\r\\n" for row in chunk_rows)  # the last chunk is a lone CRLF
-
-
-def test_a_cut_stream_shows_where_it_was_cut() -> None:
-    interaction = sse_interaction(times=[0.1, 0.2, 0.3, 0.4])
-    response = interaction.response
-    cut = Response(200, response.headers, 0.05, response.chunks[:2], "cut", 0.3)
-    text = render(Cassette([Interaction(interaction.request, cut)], path="cut.yaml"), 100)
-    assert "✕" in text.splitlines()[5]
-    assert "ended cut at 300 ms (the upstream closed mid-body)" in text
 
 
 def test_a_directory_shows_every_cassette() -> None:

@@ -1,4 +1,4 @@
-"""The realtime part of `chunktape inspect`: each WebSocket session's messages, in order,
+"""The realtime part of the terminal view (`chunktape inspect`): each WebSocket session's messages, in order,
 with who sent them, their frame type, when, the gap since the message before, and a preview."""
 
 from __future__ import annotations
