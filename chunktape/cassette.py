@@ -224,7 +224,7 @@ class Cassette:
     path: str | None = None
     sessions: list[Session] = field(default_factory=list)
     persister: ClassVar[Persister | None] = None
-    """Set by `chunktape/__init__.py` to the YAML files persister."""
+    """Set by `chunktape/__init__.py` to the YAML files persister, when the first name is used from it."""
 
     def __len__(self) -> int:
         return len(self.interactions)
@@ -266,7 +266,10 @@ class Persister(Protocol):
 
 def _persister(persister: Persister | None) -> Persister:
     if persister is None:
-        raise RuntimeError("no cassette persister is set; import chunktape, which sets the YAML files one")
+        raise RuntimeError(
+            "no cassette persister is set: use `from chunktape import Cassette` (the first name used from chunktape "
+            "sets the YAML files one) or pass persister="
+        )
     return persister
 
 
