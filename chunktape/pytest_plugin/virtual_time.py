@@ -2,7 +2,7 @@
 marks the test `@pytest.mark.looptime` (when looptime is installed), so pytest-asyncio's
 loop fast-forwards its clock and the replay's recorded gaps pass in no wall time.
 
-Tests on anyio choose their loop in `anyio_backend` (see the README, "Virtual time").
+Tests on anyio choose their loop in `anyio_backend` (docs/pytest-plugin.md, "Virtual time").
 """
 
 from __future__ import annotations
