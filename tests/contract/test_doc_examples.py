@@ -8,6 +8,7 @@ fails here. How a page marks a block that is not run as is: tests/support/doc_bl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -44,11 +45,28 @@ def _environment() -> dict[str, str]:
 
 
 def _run(argv: list[str], project: Path, block: Block) -> str:
-    done = subprocess.run(
-        argv, cwd=project, env=_environment(), capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+    """Run one block's command in its own process group, so a timeout stops all it started."""
+    child = subprocess.Popen(
+        argv,
+        cwd=project,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, f"{block.where}: `{' '.join(argv)}` exited {done.returncode}:\n{output[-3000:]}"
+    try:
+        output, _ = child.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        output, _ = child.communicate()
+        raise AssertionError(
+            f"{block.where}: `{' '.join(argv)}` still running after {TIMEOUT_S} s:\n{output[-3000:]}"
+        ) from None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)  # anything it left running in the background
+    assert child.returncode == 0, f"{block.where}: `{' '.join(argv)}` exited {child.returncode}:\n{output[-3000:]}"
     return output
 
 
