@@ -327,7 +327,11 @@ def _first_line(exc: BaseException) -> str:
 @pytest.fixture(scope="session")
 def chunktape_server() -> Iterator[ReplayServer]:
     """The replay server every test of this process mounts its cassette on (one per xdist
-    worker, on a free port), started and warmed up before the first such test runs."""
+    worker, on a free port), started and warmed up before the first such test runs.
+
+    The engine loads here, before the warm-up, as it did when the plugin loaded it at import:
+    so the first test's replay is as punctual as the later ones'."""
+    from chunktape.pytest_plugin import config, environment, fixture, report  # noqa: F401
     from chunktape.replay.server import ReplayServer
 
     with ReplayServer(port=0) as server:
