@@ -33,10 +33,10 @@ LAYERS: list[tuple[str, list[str]]] = [  # lowest first: each may import only it
 LAYER_JOBS: dict[str, str] = {  # docs/architecture.md's table is rendered from LAYERS and these
     "leaves": "which names are secret and how to mask them; the exception hierarchy; SSE framing; the knob and setting vocabulary (names, syntax, help)",
     "model": "the cassette model as plain immutable values; knob values (`ReplayPolicy`); how a body is written readably and read back byte-exact",
-    "core": "pure functions: redacting an interaction, finding leaked keys, matching a request, provider-shaped error bodies, a stream's final event, the replay schedule, CORS preflights, a realtime session's replay script",
+    "core": "pure functions: redacting an interaction, finding leaked keys, normalizing volatile values, JSON-RPC reply ids, matching a request, provider-shaped error bodies, a stream's final event, the replay schedule, CORS preflights, a realtime session's replay script",
     "views": "what people look at: the HTML timeline, the terminal rendering of `inspect`, cassette diffs",
     "persist": "the cassette persister: YAML text out and in, document to model, files (atomic replace, durable append)",
-    "replay": "emitters: the ASGI replay server (HTTP, CORS, EventSource resume, WebSocket sessions), the httpx/httpx2 transports, clocks (real, loop, virtual); what a client saw and when (`assertions`)",
+    "replay": "emitters: the ASGI replay server (HTTP, CORS, EventSource resume), its WebSocket protocol (sessions in frames on websockets' Sans-I/O, a missing one relayed to the recorder), the httpx/httpx2 transports, clocks (real, loop, virtual); what a client saw and when (`assertions`)",
     "recorder": "the mitmproxy addon (HTTP and WebSocket), the capture of one exchange, the journal writer, the `Recorder` API, recording transports, the replaying forward proxy",
     "interchange": "vcrpy and HAR files in and out",
     "pytest_plugin": "the pytest11 module (`plugin.py`: options, markers, hooks, fixtures; it loads the rest on first use), settings layers and record modes (`config.py`), the session's seed, the fixture object, environment variables, reports, the one scoped patch (`route_httpx.py`)",
