@@ -43,9 +43,7 @@ def test_a_key_hidden_in_a_base64_body_is_found_and_masked() -> None:
         f"      base64: {hidden}\n",
     )
     report = validate_text(text)
-    assert report.problems == [
-        "leaked secret: openai-key in the request body of interaction #1 (sk-p… 40 chars)"
-    ]
+    assert report.problems == ["leaked secret: openai-key in the request body of interaction #1 (sk-p… 40 chars)"]
 
 
 def test_the_first_change_saving_makes_is_named_with_its_line() -> None:
