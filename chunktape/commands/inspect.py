@@ -23,12 +23,12 @@ import click
 from chunktape.bodies.framing import FORMAT_NAMES
 from chunktape.bodies.framing import events as stream_events
 from chunktape.cassette import Cassette, Interaction
-from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, knob_options, policy_from_options
 from chunktape.commands.inspect_sessions import session_report
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
+from chunktape.persist import load_cassette
 
 
 @dataclass(frozen=True)
