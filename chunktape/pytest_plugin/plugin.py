@@ -22,7 +22,7 @@ import pytest
 from chunktape.errors import CassetteAgeWarning, CassetteWarning, ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
 from chunktape.pytest_plugin import drift as drifts
-from chunktape.pytest_plugin import environment, route_httpx, virtual_time
+from chunktape.pytest_plugin import environment, route_httpx, run, virtual_time
 from chunktape.pytest_plugin import report as reports
 from chunktape.pytest_plugin.config import (
     RANDOM_SEED,
@@ -143,6 +143,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker uses the controller's seed, so `--chunktape-seed=random` is one seed per run."""
     node.workerinput["chunktape_seed"] = session_seed(node.config)
+    run.hand_to_worker(node)  # and its run: `all` starts a cassette afresh once per run
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run.end_run(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -347,7 +352,7 @@ def chunktape(
     try:
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
         server = request.getfixturevalue("chunktape_tls_server") if settings.tls else chunktape_server
-        handle = ChunktapeFixture.open(settings, server)
+        handle = ChunktapeFixture.open(settings, server, run_folder=lambda: run.run_folder(request.config))
         stale = handle.age_warning(request.node.nodeid)
         changes = environment.changes_for(handle, environment.configured_variables(request.config))
     except ChunktapeError as exc:

@@ -62,6 +62,7 @@ class Recorder:
         append: bool = False,
         ssl_insecure: bool = False,
         keep_preflights: bool = False,
+        once_per_run: str | None = None,
     ) -> None:
         if upstream is not None:
             parse_upstream(upstream)
@@ -74,6 +75,9 @@ class Recorder:
         self.ssl_insecure = ssl_insecure
         self.keep_preflights = keep_preflights
         """Record browsers' CORS preflights too; by default they pass through unrecorded."""
+        self.once_per_run = once_per_run
+        """Without `append`: a folder shared by the recorders of one run (pytest's `all` mode); only
+        the run's first recording into the cassette starts it afresh, later ones add to it."""
         self._process: subprocess.Popen[bytes] | None = None
         self._url: str | None = None
         self._confdir: str | None = None
@@ -130,6 +134,8 @@ class Recorder:
             args.append("--ssl-insecure")
         if self.keep_preflights:
             args.append("--keep-preflights")
+        if self.once_per_run is not None:
+            args += ["--once-per-run", self.once_per_run]
         return args
 
     def start(self) -> None:

@@ -78,7 +78,9 @@ def run_session(
         settings = dataclasses.replace(settings, confdir=default_confdir())
     early = stop_requested or threading.Event()
     mode = settings.mode  # validates the upstream URL before anything else happens
-    writer = CassetteWriter(settings.cassette, redact=settings.redact, append=settings.append)
+    writer = CassetteWriter(
+        settings.cassette, redact=settings.redact, append=settings.append, once_per_run=settings.once_per_run
+    )
     try:
         if early.is_set():
             logger.info("stopped before recording started; %s is as it was", settings.cassette)
