@@ -100,7 +100,8 @@ def test_an_interrupted_recording_loads_with_its_tail_set_aside_and_says_what_an
     assert message.startswith(f"{path}:{line}: an interrupted recording left an incomplete interaction here")
     assert f"300 bytes from byte {offset}" in message
     loaded = read_file(str(path))
-    assert loaded.torn is not None and (loaded.torn.line, loaded.torn.offset) == (line, offset)
+    assert loaded.torn is not None
+    assert (loaded.torn.line, loaded.torn.offset) == (line, offset)
 
 
 def test_serve_and_inspect_read_an_interrupted_recording_and_report_the_tail(tmp_path: Path) -> None:
