@@ -237,6 +237,11 @@ class ChunktapeFixture:
     def _request_moments(self) -> list[float]:
         return list(self.player.requested_at) if self.player is not None else []
 
+    def unreachable_upstream(self) -> str | None:
+        """While recording: the recorder's line about an upstream it could not reach (which,
+        and why: connection refused, DNS, TLS), else None."""
+        return self._recorder.unreachable_upstream() if self._recorder is not None else None
+
     @property
     def misses(self) -> list[str]:
         """The requests this test made that its cassette does not hold (none while recording)."""

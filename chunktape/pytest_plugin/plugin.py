@@ -204,6 +204,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         yield
     except BaseException as exc:
         handle = item.stash.get(_FIXTURE, None)
+        unreachable = handle.unreachable_upstream() if handle is not None and isinstance(exc, Exception) else None
+        if unreachable is not None:  # the client's own error (a bare disconnect, a 502) says less
+            raise pytest.fail.Exception(f"chunktape: {unreachable}", pytrace=False) from None
         misses = handle.miss_errors if handle is not None else []
         if not misses or not isinstance(exc, Exception) or isinstance(exc, pytest.fail.Exception):
             raise

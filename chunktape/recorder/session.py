@@ -198,6 +198,9 @@ def _make_master(settings: RecordSettings, mode: str, writer: CassetteWriter) ->
         listen_host=settings.host,
         listen_port=settings.port,
         ssl_insecure=settings.ssl_insecure,
+        # connect to the upstream per request, not as a client connects: an unreachable one then
+        # fails that request with a 502 and a reason the recorder can name, not a bare disconnect
+        connection_strategy="lazy" if settings.reverse else "eager",
     )
     return master, ready
 

@@ -176,3 +176,32 @@ def test_record_mode_all_re_records_per_run_and_keeps_every_test_of_it(
         paths = [i.request.url.rsplit("/", 1)[1] for i in load_cassette(str(cassette)).interactions]
         assert sorted(paths) == [str(n) for n in range(TESTS)], f"after {xdist or 'one process'}: {paths}"
     pytester.runpytest().assert_outcomes(passed=TESTS)  # the next plain run replays them all
+
+
+# ---------------------------------------------------------------- a recording that failed
+
+
+def test_an_unreachable_upstream_is_one_line_and_the_failed_recording_writes_no_file(
+    pytester: pytest.Pytester,
+) -> None:
+    """Nothing listens on port 9: the test fails with one line naming the upstream and why;
+    no cassette is left, so the next `once` run records instead of replaying nothing."""
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(
+        test_dead="""
+        import httpx
+        import pytest
+
+        @pytest.mark.chunktape(upstream="http://127.0.0.1:9")
+        def test_chat(chunktape):
+            with httpx.Client(base_url=chunktape.base_url, timeout=30) as http:
+                http.post("/v1/chat", json={"n": 1}).raise_for_status()
+        """
+    )
+    result = pytester.runpytest_subprocess("--chunktape-record-mode=once")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*chunktape: could not reach the upstream http://127.0.0.1:9 (connection refused); POST */v1/chat was not*"]
+    )
+    assert "RemoteProtocolError" not in result.stdout.str()
+    assert not (pytester.path / "cassettes" / "test_dead" / "test_chat.yaml").exists()
