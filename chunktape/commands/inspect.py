@@ -12,6 +12,7 @@ lists) whose helpers share widths and glyphs; split, they would pass them all ar
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import shutil
 import sys
@@ -101,6 +102,7 @@ def write_html(path: str, html_path: str, policy: ReplayPolicy | None) -> None:
     cassettes = [load_cassette(one) for one in cassette_paths([path])]
     page = render_page(cassettes, policy, title=f"chunktape timeline: {path}")
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(html_path)), exist_ok=True)  # as every output does
         with open(html_path, "w", encoding="utf-8") as handle:
             handle.write(page)
     except OSError as exc:

@@ -16,8 +16,11 @@ from chunktape import Cassette, Chunk, Interaction, Request, Response, load_cass
 from chunktape.recorder.writer import CassetteWriter
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.fakes.wire import WireExchange
+from tests.support.serving import invoke
 
 pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def interaction(worker: int, n: int) -> Interaction:
@@ -111,6 +114,24 @@ def test_a_new_cassette_takes_the_umask_and_a_chmod_survives_re_recording(tmp_pa
     assert mode(path) == 0o664
     save_cassette(load_cassette(path), str(tmp_path / "other" / "new.yaml"))
     assert mode(tmp_path / "other" / "new.yaml") == 0o644
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_every_output_creates_its_folders_and_takes_the_umask(tmp_path: Path) -> None:
+    """`inspect --html`, `export har` and `import har` into folders that do not exist yet."""
+    example = str(ROOT / "cassettes" / "openai_chat.yaml")
+    page, har, cassette = tmp_path / "pages" / "t.html", tmp_path / "hars" / "c.har", tmp_path / "new" / "c.yaml"
+    for args in (
+        ["inspect", "--html", str(page), example],
+        ["export", "har", example, "-o", str(har)],
+        ["import", "har", str(har), "-o", str(cassette)],
+    ):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+    assert [mode(path) for path in (page, har, cassette)] == [0o644] * 3
+    os.chmod(cassette, 0o664)
+    assert invoke("import", "har", str(har), "-o", str(cassette)).exit_code == 0
+    assert mode(cassette) == 0o664
 
 
 # ---------------------------------------------------------------- pytest: all is per run
