@@ -7,9 +7,10 @@ reading it whole is how one checks it.
 The file is its own journal: interactions are its last key, so each new one is added with
 one write and an fsync. While an append runs, a marker beside the file, `<cassette>.recording`,
 holds the byte offset where the append began; it is written and fsynced before the append
-and removed once the append is synced (SQLite's hot journal). So the rule is exact:
+and emptied once the append is synced (SQLite's hot journal), and removed when the recording
+ends. So the rule is exact:
 
-- no marker: the file is read strictly; any defect, also in its last interaction, is a
+- no marker (or an empty one): the file is read strictly; any defect, also in its last interaction, is a
   refusal `path:line: what is wrong`;
 - a marker left by a writer that died: the bytes before its offset are read strictly, and
   the bytes from it on are the interrupted append. If the whole file reads, the append had
@@ -201,29 +202,40 @@ def _remove_marker(path: str) -> None:
         os.unlink(marker_path(path))
 
 
-def _append_marked(path: str, text: str) -> None:
-    """One append, marked: the marker (the offset it begins at) is on disk before the
-    append starts and gone once the append is synced."""
-    offset = os.path.getsize(path)
+def _open_marker(path: str) -> int:
+    """The marker, empty or as a dead writer left it; created (its name made durable) if missing."""
     marker = marker_path(path)
     try:
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
-            os.write(fd, f"{offset}\n".encode("ascii"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(marker, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            return os.open(marker, os.O_RDWR)
+        sync_directory(os.path.dirname(os.path.abspath(path)))
+        return fd
     except OSError as exc:
         raise CassetteError(marker, None, f"cannot write the recording marker ({exc.strerror})") from None
-    sync_directory(os.path.dirname(os.path.abspath(path)))
+
+
+def _append_marked(path: str, text: str) -> None:
+    """One append, marked: the offset it begins at is in the marker, synced, before the
+    append starts, and the marker is emptied once the append is synced (an empty marker, or
+    none, says no append is in flight). Two syncs per append: the marker's and the file's."""
+    offset = os.path.getsize(path)
+    fd = _open_marker(path)
     try:
-        append_text(path, text)
-    except CassetteError:
-        with contextlib.suppress(OSError):
-            if os.path.getsize(path) == offset:  # cut back to where it was: nothing in flight
-                os.unlink(marker)
-        raise
-    os.unlink(marker)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{offset}\n".encode("ascii"), 0)
+        os.fsync(fd)
+        try:
+            append_text(path, text)
+        except CassetteError:
+            with contextlib.suppress(OSError):
+                if os.path.getsize(path) == offset:  # cut back to where it was: nothing in flight
+                    os.ftruncate(fd, 0)
+            raise
+        os.ftruncate(fd, 0)  # not synced: a crash that loses this leaves a marker the whole file outreads
+    finally:
+        os.close(fd)
 
 
 def _identity(path: str) -> tuple[int, int, int, int] | None:
@@ -280,6 +292,13 @@ class Journal:
             replace_file(self.path, redo(self._read_strictly()))
             self._appendable_at = None
 
+    def close(self) -> None:
+        """The recording is over: remove the marker if it is empty (another process still
+        recording into the cassette makes it again at its next append)."""
+        with _folder_lock(self.path, exclusive=True), contextlib.suppress(OSError):
+            if os.path.getsize(marker_path(self.path)) == 0:
+                os.unlink(marker_path(self.path))
+
     # -- internals
 
     def _starts_afresh(self) -> bool:
@@ -302,8 +321,7 @@ class Journal:
         """Cut off an append a dead writer left (under the lock: no live writer is mid-append)."""
         offset = _marker_offset(self.path)
         if offset is None:
-            _remove_marker(self.path)  # none, or empty: its append never began
-            return
+            return  # none, or empty: no append in flight
         if os.path.exists(self.path):
             loaded = _recovered(read_bytes(self.path), self.path, offset)
             if loaded.torn is not None:

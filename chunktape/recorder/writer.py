@@ -129,6 +129,8 @@ class CassetteWriter:
             self._cond.notify_all()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            self._journal.close()
 
     def _run(self) -> None:
         while True:
