@@ -103,7 +103,8 @@ def _folder_lock(path: str, *, exclusive: bool) -> Iterator[None]:
         yield  # no folder: no file either, and the read says so
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        with contextlib.suppress(OSError):  # a filesystem without locks (some network mounts): go on
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
     finally:
         os.close(fd)  # closing releases the lock

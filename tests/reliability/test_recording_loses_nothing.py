@@ -164,7 +164,9 @@ def shared_upstream() -> Iterator[FakeUpstream]:
 
 def shared_project(pytester: pytest.Pytester, upstream: FakeUpstream) -> Path:
     """TESTS tests sharing one cassette, which already holds a stale interaction."""
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider -p no:randomly\n")
+    pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\naddopts = -p no:cacheprovider -p no:randomly\n"
+    )
     pytester.makepyfile(
         test_shared=f"""
         import httpx
@@ -192,10 +194,10 @@ def test_record_mode_all_re_records_per_run_and_keeps_every_test_of_it(
     """Run 1 in one process, run 2 with two xdist workers: each starts the cassette afresh
     (the stale interaction, then run 1's, are gone) and keeps every test of its own run."""
     cassette = shared_project(pytester, shared_upstream)
-    for xdist in ([], ["-n", "2"]):
-        pytester.runpytest_subprocess("--chunktape-record-mode=all", *xdist).assert_outcomes(passed=TESTS)
+    for run in (pytester.runpytest, lambda *args: pytester.runpytest_subprocess("-n", "2", *args)):
+        run("--chunktape-record-mode=all").assert_outcomes(passed=TESTS)
         paths = [i.request.url.rsplit("/", 1)[1] for i in load_cassette(str(cassette)).interactions]
-        assert sorted(paths) == [str(n) for n in range(TESTS)], f"after {xdist or 'one process'}: {paths}"
+        assert sorted(paths) == [str(n) for n in range(TESTS)], paths
     pytester.runpytest().assert_outcomes(passed=TESTS)  # the next plain run replays them all
 
 
@@ -207,7 +209,7 @@ def test_an_unreachable_upstream_is_one_line_and_the_failed_recording_writes_no_
 ) -> None:
     """Nothing listens on port 9: the test fails with one line naming the upstream and why;
     no cassette is left, so the next `once` run records instead of replaying nothing."""
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\naddopts = -p no:cacheprovider\n")
     pytester.makepyfile(
         test_dead="""
         import httpx
@@ -219,7 +221,7 @@ def test_an_unreachable_upstream_is_one_line_and_the_failed_recording_writes_no_
                 http.post("/v1/chat", json={"n": 1}).raise_for_status()
         """
     )
-    result = pytester.runpytest_subprocess("--chunktape-record-mode=once")
+    result = pytester.runpytest("--chunktape-record-mode=once")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*chunktape: could not reach the upstream http://127.0.0.1:9 (connection refused); POST */v1/chat was not*"]

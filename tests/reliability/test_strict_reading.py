@@ -81,7 +81,7 @@ def test_the_plugin_refuses_a_typo_in_the_last_interaction_with_its_line(pyteste
     target = pytester.path / "cassettes" / "test_typo" / "test_reply.yaml"
     target.parent.mkdir(parents=True)
     line = typo_in_last_interaction(target)
-    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\naddopts = -p no:cacheprovider\n")
     pytester.makepyfile(test_typo="def test_reply(chunktape):\n    raise AssertionError('never reached')\n")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
