@@ -111,8 +111,8 @@ def _folder_lock(path: str, *, exclusive: bool) -> Iterator[None]:
 
 
 def _marker_offset(path: str) -> int | None:
-    """The offset a dead writer's marker holds; None without one (or an empty one: the
-    writer died before its append began)."""
+    """The offset a dead writer's marker holds; None without one, or with an empty one
+    (between appends, or the writer died before its append began)."""
     marker = marker_path(path)
     try:
         with open(marker, "rb") as handle:
