@@ -26,7 +26,7 @@ from chunktape.replay.player import CassettePlayer
 from chunktape.replay.transport import AsyncReplayTransport, ReplayTransport
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, Callable, Iterable
+    from collections.abc import AsyncIterable, Iterable
 
     from chunktape.recorder import Recorder
     from chunktape.replay.server import ReplayServer
@@ -46,13 +46,7 @@ class ChunktapeFixture:
     """
 
     def __init__(
-        self,
-        settings: Settings,
-        server: ReplayServer,
-        player: CassettePlayer | None,
-        *,
-        recording: bool,
-        run_folder: Callable[[], str] | None = None,
+        self, settings: Settings, server: ReplayServer, player: CassettePlayer | None, *, recording: bool
     ) -> None:
         self.settings = settings
         self.cassette_path = settings.cassette_path
@@ -69,14 +63,10 @@ class ChunktapeFixture:
         self._closed = False
         self.redacted_keys: list[str] = []
         """What the recorder redacted by its format (keys nobody named), masked; set by `close`."""
-        self._run_folder = run_folder
 
     @classmethod
-    def open(
-        cls, settings: Settings, server: ReplayServer, *, run_folder: Callable[[], str] | None = None
-    ) -> ChunktapeFixture:
-        """Decide from the record mode and the cassette on disk what this test does; load it.
-        `run_folder`: this pytest run's (run.py), so `all` starts a cassette afresh once per run."""
+    def open(cls, settings: Settings, server: ReplayServer) -> ChunktapeFixture:
+        """Decide from the record mode and the cassette on disk what this test does; load it."""
         path, mode = settings.cassette_path, settings.record_mode
         exists = os.path.exists(path)  # a directory there is then reported as one
         if mode is RecordMode.NONE and not exists:
@@ -114,7 +104,7 @@ class ChunktapeFixture:
             if replayed
             else None
         )
-        handle = cls(settings, server, player, recording=recording, run_folder=run_folder)
+        handle = cls(settings, server, player, recording=recording)
         if player is not None and not recording:
             # mounted before the test runs, its schedules built: its first request finds a warm path
             handle._mounted = server.mount(player, log_misses=False, cors=settings.cors)
@@ -237,9 +227,7 @@ class ChunktapeFixture:
     def _request_moments(self) -> list[float]:
         return list(self.player.requested_at) if self.player is not None else []
 
-    def unreachable_upstream(self) -> str | None:
-        """While recording: the recorder's line about an upstream it could not reach (which,
-        and why: connection refused, DNS, TLS), else None."""
+    def unreachable_upstream(self) -> str | None:  # the recorder's line naming it and why, while recording
         return self._recorder.unreachable_upstream() if self._recorder is not None else None
 
     @property
@@ -264,9 +252,7 @@ class ChunktapeFixture:
                 upstream=self.upstream,
                 redact=self.settings.redact,
                 append=self.record_mode.appends,
-                once_per_run=self._run_folder()
-                if self.record_mode is RecordMode.ALL and self._run_folder is not None
-                else None,
+                once_per_run=self.settings.once_per_run,
             )
             recorder.start()
             self._recorder = recorder

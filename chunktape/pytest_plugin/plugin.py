@@ -355,7 +355,7 @@ def chunktape(
     try:
         settings = settings_for(request, chunktape_config, chunktape_knobs, chunktape_cassette_dir)
         server = request.getfixturevalue("chunktape_tls_server") if settings.tls else chunktape_server
-        handle = ChunktapeFixture.open(settings, server, run_folder=lambda: run.run_folder(request.config))
+        handle = ChunktapeFixture.open(settings, server)
         stale = handle.age_warning(request.node.nodeid)
         changes = environment.changes_for(handle, environment.configured_variables(request.config))
     except ChunktapeError as exc:
