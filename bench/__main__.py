@@ -34,6 +34,7 @@ SECTIONS = (
     "realtime",
     "proxy_replay",
     "redaction",
+    "crash",
 )
 
 
@@ -42,6 +43,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         body_formats,
         browser_ui,
         cassette_io,
+        crash,
         fidelity,
         inprocess,
         proxy_replay,
@@ -76,6 +78,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "realtime": lambda: realtime.run(work, rounds=5 if quick else 20),
         "proxy_replay": lambda: proxy_replay.run(work, rounds=3 if quick else 10),
         "redaction": lambda: redaction.run(work, rounds=3 if quick else 7),
+        "crash": lambda: crash.run(work, kill_at=1000 if quick else 5000),
     }
 
 

@@ -12,6 +12,7 @@ lists) whose helpers share widths and glyphs; split, they would pass them all ar
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import shutil
 import sys
@@ -23,12 +24,12 @@ import click
 from chunktape.bodies.framing import FORMAT_NAMES
 from chunktape.bodies.framing import events as stream_events
 from chunktape.cassette import Cassette, Interaction
-from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, knob_options, policy_from_options
 from chunktape.commands.inspect_sessions import session_report
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
+from chunktape.persist import load_cassette
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def write_html(path: str, html_path: str, policy: ReplayPolicy | None) -> None:
     cassettes = [load_cassette(one) for one in cassette_paths([path])]
     page = render_page(cassettes, policy, title=f"chunktape timeline: {path}")
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(html_path)), exist_ok=True)  # as every output does
         with open(html_path, "w", encoding="utf-8") as handle:
             handle.write(page)
     except OSError as exc:

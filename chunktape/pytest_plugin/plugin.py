@@ -22,7 +22,7 @@ import pytest
 from chunktape.errors import CassetteAgeWarning, CassetteWarning, ChunktapeError, KnobError
 from chunktape.knobs import DEFAULT_SEED
 from chunktape.pytest_plugin import drift as drifts
-from chunktape.pytest_plugin import environment, route_httpx, virtual_time
+from chunktape.pytest_plugin import environment, route_httpx, run, virtual_time
 from chunktape.pytest_plugin import report as reports
 from chunktape.pytest_plugin.config import (
     RANDOM_SEED,
@@ -143,6 +143,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker uses the controller's seed, so `--chunktape-seed=random` is one seed per run."""
     node.workerinput["chunktape_seed"] = session_seed(node.config)
+    run.hand_to_worker(node)  # and its run: `all` starts a cassette afresh once per run
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run.end_run(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -199,6 +204,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         yield
     except BaseException as exc:
         handle = item.stash.get(_FIXTURE, None)
+        unreachable = handle.unreachable_upstream() if handle is not None and isinstance(exc, Exception) else None
+        if unreachable is not None:  # the client's own error (a bare disconnect, a 502) says less
+            raise pytest.fail.Exception(f"chunktape: {unreachable}", pytrace=False) from None
         misses = handle.miss_errors if handle is not None else []
         if not misses or not isinstance(exc, Exception) or isinstance(exc, pytest.fail.Exception):
             raise

@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chunktape import Chunk, Interaction, Request, Response
-from chunktape.cassette_file import dumps, loads
 from chunktape.commands.file_items import NotOwnLayout, file_items
 from chunktape.commands.validation import Report, first_difference, validate_text
 from chunktape.errors import CassetteError, CassetteWarning
+from chunktape.persist import dumps, loads
 from tests.support.builders import layout_0_1, sse_cassette
 
 OPENAI_KEY = "sk-" + "proj-abcdefghijklmnopqrstuvwxyz012345"  # assembled, so no scanner flags this file
@@ -43,9 +43,7 @@ def test_a_key_hidden_in_a_base64_body_is_found_and_masked() -> None:
         f"      base64: {hidden}\n",
     )
     report = validate_text(text)
-    assert report.problems == [
-        "leaked secret: openai-key in the request body of interaction #1 (sk-p… 40 chars)"
-    ]
+    assert report.problems == ["leaked secret: openai-key in the request body of interaction #1 (sk-p… 40 chars)"]
 
 
 def test_the_first_change_saving_makes_is_named_with_its_line() -> None:
