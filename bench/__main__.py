@@ -35,6 +35,7 @@ SECTIONS = (
     "proxy_replay",
     "redaction",
     "plugin_startup",
+    "crash",
 )
 
 
@@ -43,6 +44,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         body_formats,
         browser_ui,
         cassette_io,
+        crash,
         fidelity,
         inprocess,
         plugin_startup,
@@ -79,6 +81,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "proxy_replay": lambda: proxy_replay.run(work, rounds=3 if quick else 10),
         "redaction": lambda: redaction.run(work, rounds=3 if quick else 7),
         "plugin_startup": lambda: plugin_startup.run(work, pairs=10 if quick else 40),
+        "crash": lambda: crash.run(work, kill_at=1000 if quick else 5000),
     }
 
 

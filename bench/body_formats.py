@@ -89,7 +89,7 @@ def _best_of(rounds: int, work: Callable[[], object]) -> float:
 def run(work_dir: Path, rounds: int = 3) -> Section:
     from chunktape import Cassette, Chunk, Interaction, ReplayPolicy, Request, Response, build_schedule
     from chunktape.bodies import decode_body, encode_body
-    from chunktape.cassette_file import dumps, loads
+    from chunktape.persist import dumps, loads
 
     section = Section(
         key="body_formats",

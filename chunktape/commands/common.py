@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from chunktape.errors import ChunktapeError
+from chunktape.errors import CassetteWarning, ChunktapeError
 from chunktape.knobs import ReplayPolicy
 from chunktape.vocabulary import KNOBS
 
@@ -28,16 +28,29 @@ def fail(message: str) -> None:
 
 
 def exits_cleanly[F: Callable[..., Any]](func: F) -> F:
-    """Turn ChunktapeError into one line on stderr and exit 2."""
+    """Turn ChunktapeError into one line on stderr and exit 2; a CassetteWarning (an
+    interrupted recording set aside) into one line on stderr."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", CassetteWarning)
+                warnings.showwarning = functools.partial(_say_warning, warnings.showwarning)
+                return func(*args, **kwargs)
         except ChunktapeError as exc:
             fail(str(exc))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _say_warning(
+    otherwise: Callable[..., None], message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
+) -> None:
+    if issubclass(category, CassetteWarning):
+        click.echo(f"chunktape: warning: {message}", err=True)
+    else:
+        otherwise(message, category, *args, **kwargs)
 
 
 def knob_options[F: Callable[..., Any]](func: F) -> F:

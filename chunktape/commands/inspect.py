@@ -7,16 +7,17 @@ terminal cannot show the others), the page by chunktape.views.timeline (--html).
 from __future__ import annotations
 
 import codecs
+import os
 import shutil
 import sys
 
 import click
 
-from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, knob_options, policy_from_options
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
+from chunktape.persist import load_cassette
 from chunktape.views.terminal import ASCII, Glyphs, render
 
 
@@ -78,6 +79,7 @@ def write_html(path: str, html_path: str, policy: ReplayPolicy | None) -> None:
     cassettes = [load_cassette(one) for one in cassette_paths([path])]
     page = render_page(cassettes, policy, title=f"chunktape timeline: {path}")
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(html_path)), exist_ok=True)  # as every output does
         with open(html_path, "w", encoding="utf-8") as handle:
             handle.write(page)
     except OSError as exc:

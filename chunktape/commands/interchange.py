@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -150,6 +151,7 @@ def export_har(cassette: str, output: str) -> None:
 
     cassettes = [load_cassette(path) for path in cassette_paths([cassette])]
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)  # as every output does
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(write_har(cassettes))
     except OSError as exc:

@@ -46,6 +46,7 @@ from chunktape.recorder.settings import RecordSettings, parse_upstream
     help="Record an MCP server over stdio: the command after -- is the server, started by chunktape, its "
     "stdin and stdout passed through unchanged and every JSON-RPC line recorded as a session.",
 )
+@click.option("--once-per-run", default=None, hidden=True, metavar="DIR")  # the pytest plugin's `all` mode
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND ARGS...]")
 @exits_cleanly
 def record(
@@ -58,6 +59,7 @@ def record(
     append: bool,
     ssl_insecure: bool,
     keep_preflights: bool,
+    once_per_run: str | None,
     command: tuple[str, ...],
 ) -> None:
     """Record every exchange through this proxy, with each chunk's bytes and timing.
@@ -96,6 +98,7 @@ def record(
         append=append,
         ssl_insecure=ssl_insecure,
         keep_preflights=keep_preflights,
+        once_per_run=once_per_run,
     )
     try:
         from chunktape.recorder.session import log_to_stderr, run_session  # mitmproxy loads only now

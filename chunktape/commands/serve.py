@@ -13,12 +13,12 @@ from types import FrameType
 import click
 
 from chunktape.cassette import Cassette
-from chunktape.cassette_file import load_cassette
 from chunktape.commands.common import exits_cleanly, fail, knob_options, policy_from_options
 from chunktape.commands.paths import cassette_paths
 from chunktape.errors import ChunktapeError
 from chunktape.knobs import ReplayPolicy
 from chunktape.matching import DEFAULT_MATCH_ON, MATCH_FIELDS, MatchRules
+from chunktape.persist import load_cassette
 from chunktape.replay.cors import CorsPolicy
 from chunktape.replay.local_tls import local_tls
 from chunktape.replay.player import CassettePlayer

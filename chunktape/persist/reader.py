@@ -1,7 +1,7 @@
-"""Reads the YAML that `emitter.py` writes, fast, without building YAML nodes.
+"""Reads the YAML that `yaml_writer.py` writes, fast, without building YAML nodes.
 
 PyYAML builds a node object for every scalar and then a Python value from it, which makes a
-10 MB cassette (tens of thousands of chunks and events) take seconds. The emitter writes one
+10 MB cassette (tens of thousands of chunks and events) take seconds. The YAML writer writes one
 strict block style, so this reader walks the lines directly. It understands that style and
 the close cousins older chunktape versions wrote through PyYAML (single-quoted scalars,
 literal blocks with any chomping), and gives up — returns None — on anything else:

@@ -36,7 +36,6 @@ from urllib.parse import urlsplit
 
 from chunktape.bodies import BodyFormatError, decode_body, encode_body
 from chunktape.cassette import Chunk, Interaction, Request, Response, Session, iso_utc, parse_iso_utc
-from chunktape.persist.emitter import FlowMap
 from chunktape.persist.fields import (
     Invalid as Invalid,  # re-exported: callers take the problem type from here
 )
@@ -53,6 +52,7 @@ from chunktape.persist.fields import (
     _seconds_field,
 )
 from chunktape.persist.session_schema import session_from, session_node
+from chunktape.persist.yaml_writer import FlowMap
 
 FORMAT_VERSION = 1
 

@@ -1,15 +1,18 @@
-"""Cassette files on disk: read whole, replace atomically, or append durably.
+"""Cassette files on disk: read whole, replace atomically, append durably, as any editor would.
 
 Replacing writes a temp file beside the target, fsyncs it and renames it over: a crash
-leaves the old file or the new one, never half of one. Appending adds text at the end with
-one write and an fsync; if the write fails (a full disk), the file is cut back to its old
-length, so a failed append leaves the file as it was.
+leaves the old file or the new one, never half of one. A new file takes the umask (0644
+under umask 022) and a rewritten one keeps its mode (a `chmod 664` survives re-recording).
+Appending adds text at the end with one write and an fsync; if the write fails (a full
+disk), the file is cut back to its old length, so a failed append leaves the file as it was.
+Every writer creates the folders it is missing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 
 from chunktape.errors import CassetteError
@@ -34,13 +37,17 @@ def _cannot_write(path: str, exc: OSError, outcome: str) -> CassetteError:
 def replace_file(path: str, text: str) -> None:
     """Write `text` as the whole file, atomically and durably."""
     directory = os.path.dirname(os.path.abspath(path))
+    tmp_path = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(prefix=".chunktape-", suffix=".tmp", dir=directory)
+        # 0o666 here lets the kernel apply the umask, as it does for any editor's new file
+        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
         raise _cannot_write(path, exc, "check the directory exists and is writable") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            with contextlib.suppress(FileNotFoundError):
+                os.fchmod(handle.fileno(), os.stat(path).st_mode & 0o7777)  # a rewrite keeps the mode
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -49,10 +56,11 @@ def replace_file(path: str, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_path)
         raise _cannot_write(path, exc, "the previous file, if any, is untouched") from None
-    _sync_directory(directory)
+    sync_directory(directory)
 
 
-def _sync_directory(directory: str) -> None:
+def sync_directory(directory: str) -> None:
+    """Make a created, renamed or removed name in `directory` durable."""
     with contextlib.suppress(OSError):
         dir_fd = os.open(directory, os.O_RDONLY)
         try:
@@ -86,7 +94,7 @@ def append_text(path: str, text: str) -> None:
 
 
 def truncate_file(path: str, size: int) -> None:
-    """Cut the file to `size` bytes, durably (drops a torn last interaction)."""
+    """Cut the file to `size` bytes, durably (drops an interrupted append)."""
     try:
         with open(path, "r+b") as handle:
             handle.truncate(size)

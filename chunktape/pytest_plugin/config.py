@@ -11,6 +11,7 @@ Long on purpose: every settings layer and its checks in one place is the point o
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import enum
 import hashlib
@@ -27,6 +28,7 @@ from chunktape.errors import KnobError
 from chunktape.knobs import DEFAULT_SEED, ReplayPolicy, format_number
 from chunktape.matching import MatchRules
 from chunktape.pytest_plugin.max_age import MaxAgeAction, parse_action, parse_max_age
+from chunktape.pytest_plugin.run import run_folder
 from chunktape.pytest_plugin.seed import RANDOM_SEED, session_seed
 from chunktape.replay.clock import CLOCK_MODES, ClockMode
 from chunktape.replay.cors import CorsPolicy
@@ -96,6 +98,9 @@ class Settings:
     def cassette_paths(self) -> tuple[str, ...]:
         """Every cassette this test replays; the first receives new recordings."""
         return (self.cassette_path, *self.more_cassettes)
+
+    once_per_run: str | None = None
+    """Record mode all: the run's folder (run.py), so the run's first test starts the cassette afresh."""
 
     def cli_args(self) -> list[str]:
         """The command-line options that pin this test's timing and chaos exactly."""
@@ -247,7 +252,10 @@ def settings_for(
     path = cassette_path(marker_path, cassette_dir, request.path.stem, name)
     more = tuple(cassette_path(extra, cassette_dir, request.path.stem, name) for extra in marker_paths[1:])
     layers = [ini_layer(config), fixture_config, *marker_layers, knobs, cli_layer(config)]
-    return resolve(path, layers, session_seed=session_seed(config), more_cassettes=more)
+    settings = resolve(path, layers, session_seed=session_seed(config), more_cassettes=more)
+    if settings.record_mode is RecordMode.ALL:  # started afresh once per run, not per test (run.py)
+        settings = dataclasses.replace(settings, once_per_run=run_folder(config))
+    return settings
 
 
 def location_of_test(node: pytest.Item) -> str:

@@ -227,6 +227,9 @@ class ChunktapeFixture:
     def _request_moments(self) -> list[float]:
         return list(self.player.requested_at) if self.player is not None else []
 
+    def unreachable_upstream(self) -> str | None:  # the recorder's line naming it and why, while recording
+        return self._recorder.unreachable_upstream() if self._recorder is not None else None
+
     @property
     def misses(self) -> list[str]:
         """The requests this test made that its cassette does not hold (none while recording)."""
@@ -249,6 +252,7 @@ class ChunktapeFixture:
                 upstream=self.upstream,
                 redact=self.settings.redact,
                 append=self.record_mode.appends,
+                once_per_run=self.settings.once_per_run,
             )
             recorder.start()
             self._recorder = recorder

@@ -16,6 +16,7 @@ plugin's options, markers, hooks and fixtures stand together here; the work they
 from __future__ import annotations
 
 import itertools
+import sys
 import warnings
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -169,6 +170,15 @@ def pytest_configure_node(node: Any) -> None:
     from chunktape.pytest_plugin.seed import session_seed
 
     node.workerinput["chunktape_seed"] = session_seed(node.config)
+    from chunktape.pytest_plugin import run
+
+    run.hand_to_worker(node)  # and its run: `all` starts a cassette afresh once per run
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = sys.modules.get("chunktape.pytest_plugin.run")
+    if run is not None:  # only a run that used it made a folder to remove
+        run.end_run(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -232,6 +242,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         yield
     except BaseException as exc:
         handle = item.stash.get(_FIXTURE, None)
+        unreachable = handle.unreachable_upstream() if handle is not None and isinstance(exc, Exception) else None
+        if unreachable is not None:  # the client's own error (a bare disconnect, a 502) says less
+            raise pytest.fail.Exception(f"chunktape: {unreachable}", pytrace=False) from None
         misses = handle.miss_errors if handle is not None else []
         if not misses or not isinstance(exc, Exception) or isinstance(exc, pytest.fail.Exception):
             raise

@@ -54,6 +54,7 @@ from chunktape.preflight import is_preflight
 from chunktape.recorder.capture import ExchangeCapture
 from chunktape.recorder.session_capture import SessionCapture
 from chunktape.recorder.settings import KEY_REDACTED
+from chunktape.recorder.unreachable import unreachable_line, unreachable_reason
 from chunktape.recorder.writer import CassetteWriter
 from chunktape.redaction import Redactor
 from chunktape.secrets_scan import body_secrets, mask, mask_secrets
@@ -291,6 +292,12 @@ class ChunktapeRecorder:
         message = flow.error.msg if flow.error else "unknown error"
         if not capture.has_response_head:
             shown = _shown_url(flow.request.url, self._redactor())
+            reason = unreachable_reason(message)
+            if reason is not None:
+                upstream = f"{flow.request.scheme}://{flow.request.host}:{flow.request.port}"
+                request = f"{flow.request.method} {shown}"
+                logger.warning("%s", unreachable_line(upstream, mask_secrets(reason), request))
+                return
             logger.warning("not recorded, no response: %s %s (%s)", flow.request.method, shown, mask_secrets(message))
             return
         if message.startswith("Client disconnected"):

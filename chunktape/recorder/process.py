@@ -34,6 +34,7 @@ from typing import IO, Self
 
 from chunktape.errors import RecordingError
 from chunktape.recorder.settings import CA_CERT_NAME, CONFDIR_ENV, KEY_REDACTED, parse_upstream
+from chunktape.recorder.unreachable import NOTE
 
 _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 30.0
@@ -62,6 +63,7 @@ class Recorder:
         append: bool = False,
         ssl_insecure: bool = False,
         keep_preflights: bool = False,
+        once_per_run: str | None = None,
     ) -> None:
         if upstream is not None:
             parse_upstream(upstream)
@@ -74,6 +76,9 @@ class Recorder:
         self.ssl_insecure = ssl_insecure
         self.keep_preflights = keep_preflights
         """Record browsers' CORS preflights too; by default they pass through unrecorded."""
+        self.once_per_run = once_per_run
+        """Without `append`: a folder shared by the recorders of one run (pytest's `all` mode); only
+        the run's first recording into the cassette starts it afresh, later ones add to it."""
         self._process: subprocess.Popen[bytes] | None = None
         self._url: str | None = None
         self._confdir: str | None = None
@@ -81,6 +86,7 @@ class Recorder:
         self.redacted_keys: list[str] = []
         """The recorder's warnings about keys it found by their format and redacted (masked),
         complete once `stop` returns: the pytest plugin warns with them, naming the test."""
+        self._unreachable: list[str] = []
         self._stderr_thread: threading.Thread | None = None
         self._finalizer: weakref.finalize[[subprocess.Popen[bytes], str], Recorder] | None = None
 
@@ -114,6 +120,19 @@ class Recorder:
             return None
         return os.path.join(self._confdir, CA_CERT_NAME)
 
+    def unreachable_upstream(self, settle_s: float = 1.0) -> str | None:
+        """The first line the recorder wrote about an upstream it could not reach (naming it and
+        why), or None. A request's failure reaches the client just after that line reaches the
+        recorder's stderr, so this waits up to `settle_s` for what is already there to be read."""
+        process = self._process
+        if process is not None and process.stderr is not None and not self._unreachable:
+            deadline = time.monotonic() + settle_s
+            with selectors.DefaultSelector() as selector:
+                selector.register(process.stderr, selectors.EVENT_READ)
+                while not self._unreachable and time.monotonic() < deadline and selector.select(0):
+                    time.sleep(0.01)  # the pump thread is reading what is there
+        return self._unreachable[0] if self._unreachable else None
+
     # ------------------------------------------------------------ lifecycle
 
     def command_line(self) -> list[str]:
@@ -130,6 +149,8 @@ class Recorder:
             args.append("--ssl-insecure")
         if self.keep_preflights:
             args.append("--keep-preflights")
+        if self.once_per_run is not None:
+            args += ["--once-per-run", self.once_per_run]
         return args
 
     def start(self) -> None:
@@ -151,7 +172,7 @@ class Recorder:
         self._stderr_tail.clear()
         self._stderr_thread = threading.Thread(
             target=_pump_stderr,
-            args=(process.stderr, self._stderr_tail, self.redacted_keys),
+            args=(process.stderr, self._stderr_tail, self.redacted_keys, self._unreachable),
             name="chunktape-recorder-stderr",
             daemon=True,
         )
@@ -255,13 +276,17 @@ def _read_line(stream: IO[bytes], process: subprocess.Popen[bytes], timeout_s: f
     return buffer.split(b"\n", 1)[0].decode("utf-8", "replace")
 
 
-def _pump_stderr(stream: IO[bytes], tail: collections.deque[str], redacted_keys: list[str]) -> None:
+def _pump_stderr(
+    stream: IO[bytes], tail: collections.deque[str], redacted_keys: list[str], unreachable: list[str]
+) -> None:
     """Pass the recorder's messages on to our stderr (fd 2, so pytest's capture sees them)."""
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", "replace")
         tail.append(line)
         if KEY_REDACTED in line:
             redacted_keys.append(line.strip().removeprefix("chunktape: "))
+        if line.startswith(f"chunktape: {NOTE} "):
+            unreachable.append(line.strip().removeprefix("chunktape: "))
         with contextlib.suppress(OSError, ValueError):
             os.write(2, raw)
 

@@ -78,7 +78,9 @@ def run_session(
         settings = dataclasses.replace(settings, confdir=default_confdir())
     early = stop_requested or threading.Event()
     mode = settings.mode  # validates the upstream URL before anything else happens
-    writer = CassetteWriter(settings.cassette, redact=settings.redact, append=settings.append)
+    writer = CassetteWriter(
+        settings.cassette, redact=settings.redact, append=settings.append, once_per_run=settings.once_per_run
+    )
     try:
         if early.is_set():
             logger.info("stopped before recording started; %s is as it was", settings.cassette)
@@ -196,6 +198,9 @@ def _make_master(settings: RecordSettings, mode: str, writer: CassetteWriter) ->
         listen_host=settings.host,
         listen_port=settings.port,
         ssl_insecure=settings.ssl_insecure,
+        # connect to the upstream per request, not as a client connects: an unreachable one then
+        # fails that request with a 502 and a reason the recorder can name, not a bare disconnect
+        connection_strategy="lazy" if settings.reverse else "eager",
     )
     return master, ready
 

@@ -68,6 +68,8 @@ class RecordSettings:
     confdir: str = ""
     keep_preflights: bool = False
     """Record browsers' CORS preflights too (by default they pass through unrecorded)."""
+    once_per_run: str | None = None
+    """Start the cassette afresh only if no other recording of this run (a shared folder) has."""
 
     @property
     def reverse(self) -> bool:

@@ -1,9 +1,8 @@
-"""The one owner of a cassette file while recording: every finished interaction goes to disk at once,
+"""The recorder's side of a cassette file: every finished interaction goes to disk at once,
 by appending it, so the cost of each is the same whether the cassette holds 10 or 5,000.
 
-The file is the journal: a cassette's interactions are the last thing in it, one YAML item
-each, so a new one is added with one write and an fsync, never by rewriting what is already
-there. That I/O must never run on mitmproxy's event loop, where it would stall every other
+How the file is appended to, started afresh, and recovered after a crash is the journal's
+(`chunktape.persist.journal`): this module only queues and batches. That I/O must never run on mitmproxy's event loop, where it would stall every other
 stream's chunks, so a single writer thread does it; interactions that finish while a write
 is running go out together in the next one. Each `add` returns a future that resolves once
 that interaction is on disk; the addon awaits it before letting the client see the end of
@@ -25,22 +24,10 @@ from typing import ClassVar
 
 from chunktape.cassette import Interaction, Session
 from chunktape.errors import WriterClosedError
-from chunktape.persist import (
-    TornTail,
-    appendable_end,
-    dumps_items,
-    interaction_text,
-    read_cassette,
-    stream_cassette,
-)
-from chunktape.persist.storage import append_text, check_writable, read_bytes, replace_file, truncate_file
+from chunktape.persist import Journal, dumps_items, interaction_text
 from chunktape.redaction import Redactor
 
 logger = logging.getLogger("chunktape.recorder")
-
-_EMPTY = "version: 1\ninteractions: []\n"
-_SAY_READING_FROM_BYTES = 1_000_000
-_HEAD = "version: 1\ninteractions:\n"
 
 
 class _Pending:
@@ -65,19 +52,17 @@ class CassetteWriter:
     """Every cassette opened in this process, so mitmproxy re-configuring (or reloading)
     the addon appends to what it already recorded instead of starting over."""
 
-    def __init__(self, path: str, *, redact: Iterable[str] = (), append: bool = False) -> None:
+    def __init__(
+        self, path: str, *, redact: Iterable[str] = (), append: bool = False, once_per_run: str | None = None
+    ) -> None:
         """Opens the cassette: checks the directory is writable; with `append`, checks what the
-        file holds (CassetteError on bad input) and keeps it, else starts an empty cassette,
-        written at once so a recording always leaves a valid file."""
+        file holds (CassetteError on bad input) and adds to it. Else the first write starts the
+        cassette afresh (once per run with `once_per_run`; see the journal), and a recording
+        that captures nothing writes no file."""
         self.path = path
         self._redact = tuple(redact)
         self._redo_redaction = False
-        check_writable(path)
-        self._appendable = False
-        if append and os.path.exists(path):
-            self._open_existing()
-        else:
-            replace_file(path, _EMPTY)
+        self._journal = Journal(path, append=append, once_per_run=once_per_run)
         self._pending: list[_Pending] = []
         self._added = 0
         self._closing = False
@@ -86,28 +71,6 @@ class CassetteWriter:
         CassetteWriter.opened_paths.add(os.path.abspath(path))
         self._thread = threading.Thread(target=self._run, name="chunktape-cassette-writer", daemon=True)
         self._thread.start()
-
-    def _open_existing(self) -> None:
-        size = os.path.getsize(self.path)
-        if size >= _SAY_READING_FROM_BYTES:  # it takes a moment: say what is happening
-            logger.info("reading %s (%.1f MB) to append to it", self.path, size / 1e6)
-        streamed = stream_cassette(self.path)  # the usual case: chunktape's layout, read fast
-        if streamed is not None:
-            self._appendable = bool(streamed)
-            return
-        raw = read_bytes(self.path)
-        loaded = read_cassette(raw, self.path)
-        if loaded.torn is not None:
-            _drop_torn_tail(self.path, loaded.torn, len(loaded.interactions))
-            raw = raw[: loaded.torn.offset]
-        text = raw.decode("utf-8")
-        if appendable_end(text):
-            self._appendable = True
-        elif loaded.interactions:
-            # another layout (hand-written, flow style...): rewritten once in chunktape's own
-            replace_file(self.path, dumps_items(loaded.interactions))
-            self._appendable = True
-        # an empty cassette gets its first interaction by a (small) rewrite
 
     @property
     def redact(self) -> tuple[str, ...]:
@@ -163,6 +126,8 @@ class CassetteWriter:
             self._cond.notify_all()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            self._journal.close()
 
     def _run(self) -> None:
         while True:
@@ -205,29 +170,7 @@ class CassetteWriter:
         return any(not entry.future.done() for entry in self._pending) or (self._closing and bool(self._pending))
 
     def _redact_what_is_written(self, names: tuple[str, ...]) -> None:
-        if not self._appendable:
-            return  # nothing written yet
-        written = stream_cassette(self.path)
-        if written is None:
-            written = read_cassette(read_bytes(self.path), self.path).interactions
-        replace_file(self.path, dumps_items(written, redact=names))
+        self._journal.rewrite(lambda written: dumps_items(written, redact=names))
 
     def _write(self, text: str) -> None:
-        if self._appendable:
-            append_text(self.path, text)
-            return
-        replace_file(self.path, _HEAD + text)  # the first interaction of an empty cassette
-        self._appendable = True
-
-
-def _drop_torn_tail(path: str, torn: TornTail, kept: int) -> None:
-    logger.warning(
-        "%s:%d: the last interaction was cut off mid-write by an earlier crash (%s); removed its %d bytes, "
-        "kept the %d before it",
-        path,
-        torn.line,
-        torn.problem,
-        torn.size_bytes,
-        kept,
-    )
-    truncate_file(path, torn.offset)
+        self._journal.add(text)

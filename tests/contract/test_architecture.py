@@ -33,7 +33,6 @@ NO_TEST_FILE_OF_THEIR_OWN: dict[str, str] = {
     "chunktape.secret_names": "tests/unit/test_redaction.py, tests/reliability/test_security_secrets.py",
     "chunktape.vocabulary": "rendered into docs/knobs.md and --help: tests/contract/test_docs.py, test_plugin_startup.py",
     "chunktape.cassette": "the model's values: tests/unit/test_cassette_timing.py and every round-trip property",
-    "chunktape.cassette_file": "a compatibility shim being retired (#23)",
     "chunktape.assertions": "StreamClock/observe: tests/integration/test_pytest_plugin.py, test_virtual_time.py",
     "chunktape.preflight": "CORS preflights through a real server: tests/integration/test_replay_cors.py",
     "chunktape.commands.common": "the knob options every command shares: tests/integration/test_cli_serve.py",

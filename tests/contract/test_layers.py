@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, list[str]]] = [  # lowest first: each may import only it
     ("recorder", ["chunktape.recorder", "chunktape.recorder.*"]),
     ("interchange", ["chunktape.interchange", "chunktape.interchange.*"]),
     ("pytest_plugin", ["chunktape.pytest_plugin", "chunktape.pytest_plugin.*"]),
-    ("commands", ["chunktape.commands", "chunktape.commands.*", "chunktape.cassette_file"]),
+    ("commands", ["chunktape.commands", "chunktape.commands.*"]),
     ("public API and CLI", ["chunktape", "chunktape.cli", "chunktape.__main__"]),
 ]  # fmt: skip
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from chunktape import Cassette, Chunk, Interaction, Request, Response, load_cassette
-from chunktape.cassette_file import dumps
 from chunktape.commands.fmt import canonical_text
-from chunktape.persist import dumps_items
+from chunktape.persist import dumps, dumps_items
 from chunktape.redaction import Redactor
 from tests.support.builders import layout_0_1, sse_cassette
 from tests.support.serving import chunktape, invoke

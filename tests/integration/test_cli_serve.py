@@ -107,7 +107,7 @@ def _write(path: Path, text: str) -> str:
 
 
 def _good_text() -> str:
-    from chunktape.cassette_file import dumps
+    from chunktape.persist import dumps
 
     return dumps(sse_cassette())
 

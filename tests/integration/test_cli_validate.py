@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chunktape import Cassette, load_cassette
-from chunktape.cassette_file import dumps
+from chunktape.persist import dumps
 from chunktape.secrets_scan import scan_text
 from tests.support.builders import layout_0_1, sse_cassette
 from tests.support.serving import chunktape, invoke

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from chunktape import Recorder, load_cassette
-from chunktape.cassette_file import dumps
+from chunktape.persist import dumps
 from tests.support.fakes.upstream import FakeUpstream
 from tests.support.fakes.wire import EXCHANGES
 

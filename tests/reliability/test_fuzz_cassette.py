@@ -36,8 +36,8 @@ from chunktape.persist import dumps, loads, yaml_fallback
 from chunktape.replay.emit import wire_headers
 from tests.support.builders import cut, sse_interaction
 
-# mutated texts often end mid-line: loading sets such a tail aside with a warning, by design
-pytestmark = pytest.mark.filterwarnings("ignore::chunktape.errors.CassetteWarning")
+# text has no recording marker: a mutant that ends mid-line is refused like any other defect
+pytestmark = pytest.mark.filterwarnings("error::chunktape.errors.CassetteWarning")
 
 # ---------------------------------------------------------------- seeds: valid cassettes to mutate
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from chunktape import Cassette, Chunk, Interaction, Request, Response
 from chunktape.bodies import BodyFormatError, decode_body, encode_body
-from chunktape.cassette_file import dumps, loads
+from chunktape.persist import dumps, loads
 from chunktape.sse import event_ends, split_events
 
 # bytes that matter to SSE framing and to YAML, in runs

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from chunktape import Cassette, Chunk, Interaction, ReplayPolicy, Request, Response, build_schedule
 from chunktape.bodies import decode_body, encode_body
-from chunktape.cassette_file import dumps, loads
+from chunktape.persist import dumps, loads
 from chunktape.sse import split_events
 
 SPLITS = st.sampled_from(["recorded", "bytes:1", "bytes:7", "random:1-5", "random:3-40", "utf8", "sse", "whole"])

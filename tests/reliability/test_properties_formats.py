@@ -16,7 +16,7 @@ from chunktape import Cassette, Chunk, Interaction, ReplayPolicy, Request, Respo
 from chunktape.bodies import BodyFormatError, decode_body, encode_body
 from chunktape.bodies.event_stream import write_message
 from chunktape.bodies.framing import event_ends
-from chunktape.cassette_file import dumps, loads
+from chunktape.persist import dumps, loads
 
 EVENT_STREAM = "application/vnd.amazon.eventstream"
 json_values = st.recursive(

@@ -40,7 +40,7 @@ from chunktape import (
     Response,
     load_cassette,
 )
-from chunktape.cassette_file import dumps, loads
+from chunktape.persist import dumps, loads
 from chunktape.recorder.addon import ChunktapeRecorder
 from tests.support.fake_keys import FAKE_KEYS
 from tests.support.fakes.upstream import FakeUpstream

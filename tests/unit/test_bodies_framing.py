@@ -31,9 +31,9 @@ from chunktape.bodies import BodyFormatError, decode_body, encode_body
 from chunktape.bodies.event_stream import pieces as event_stream_pieces
 from chunktape.bodies.event_stream import write_message
 from chunktape.bodies.framing import event_ends, framing_problems
-from chunktape.cassette_file import dumps, loads
 from chunktape.errors import CassetteError
 from chunktape.knobs import Split
+from chunktape.persist import dumps, loads
 from chunktape.replay.server import ReplayServer
 from chunktape.schedule import split_body
 from tests.support.fakes.formats import FORMAT_EXCHANGES, event_message

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chunktape import load_cassette
-from chunktape.cassette_file import dumps
 from chunktape.commands import file_items as module
 from chunktape.commands.file_items import NotOwnLayout, blocks, file_items
+from chunktape.persist import dumps
 from tests.support.builders import sse_cassette
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"

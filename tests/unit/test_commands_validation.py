@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chunktape import Chunk, Interaction, Request, Response
-from chunktape.cassette_file import dumps, loads
 from chunktape.commands.file_items import NotOwnLayout, file_items
 from chunktape.commands.validation import Report, first_difference, validate_text
 from chunktape.errors import CassetteError, CassetteWarning
+from chunktape.persist import dumps, loads
 from tests.support.builders import layout_0_1, sse_cassette
 
 OPENAI_KEY = "sk-" + "proj-abcdefghijklmnopqrstuvwxyz012345"  # assembled, so no scanner flags this file

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chunktape import Cassette, CassetteError, Interaction, Request, Response, load_cassette, save_cassette
-from chunktape.cassette_file import dumps, loads
+from chunktape.persist import dumps, loads
 from tests.support.builders import SSE_BODY, cut, sse_cassette, sse_interaction
 
 

@@ -15,8 +15,8 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from chunktape.persist.emitter import FlowMap, emit_document, emit_item
 from chunktape.persist.reader import read_document
+from chunktape.persist.yaml_writer import FlowMap, emit_document, emit_item
 
 LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -193,11 +193,14 @@ def test_identity_and_plain_bodies_are_untouched() -> None:
 # ------------------------------------------------------------------ writer
 
 
-def test_writer_writes_a_valid_empty_cassette_at_once(tmp_path: Path) -> None:
+def test_writer_creates_missing_folders_and_the_file_with_its_first_interaction(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "new.yaml"
     writer = CassetteWriter(str(path))
     try:
-        assert len(load_cassette(str(path))) == 0
+        assert path.parent.is_dir()
+        assert not path.exists()
+        writer.add(interaction(1)).result(10)
+        assert load_cassette(str(path)).interactions == [interaction(1)]
     finally:
         writer.close()
 
@@ -251,8 +254,10 @@ def test_without_append_the_cassette_starts_over(tmp_path: Path) -> None:
     first = CassetteWriter(str(path))
     first.add(interaction(1)).result(10)
     first.close()
-    CassetteWriter(str(path)).close()
-    assert len(load_cassette(str(path))) == 0
+    second = CassetteWriter(str(path))
+    second.add(interaction(2)).result(10)
+    second.close()
+    assert load_cassette(str(path)).interactions == [interaction(2)]
 
 
 def test_secrets_are_redacted_on_the_way_to_disk(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The cassette file as the recording journal: appended, never rewritten; a last interaction
-torn by a crash is recovered and reported; files written by chunktape 0.1 keep working."""
+"""The cassette file as the recording journal: appended, never rewritten; an append a crash
+interrupted (its `.recording` marker left behind) is recovered and reported, and nothing
+else is; files written by chunktape 0.1 keep working."""
 
 from __future__ import annotations
 
@@ -55,15 +56,21 @@ def test_each_interaction_is_appended_without_rewriting_what_is_there(tmp_path: 
     assert path.read_text(encoding="utf-8") == dumps(Cassette([interaction(n) for n in range(4)]))
 
 
-def test_an_empty_recording_leaves_a_valid_empty_cassette(tmp_path: Path) -> None:
+def test_a_recording_that_captured_nothing_writes_no_file(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     CassetteWriter(str(path)).close()
-    assert path.read_text() == "version: 1\ninteractions: []\n"
-    assert len(load_cassette(str(path))) == 0
+    assert not path.exists()
+    save_cassette(Cassette([interaction(1)]), str(path))
+    before = path.read_bytes()
+    CassetteWriter(str(path)).close()
+    assert path.read_bytes() == before
 
 
 def tear(path: Path, cut_at: int) -> None:
+    """What a recorder killed mid-append leaves: the marker saying where the append began
+    (the last item here), and the file cut at `cut_at`."""
     data = path.read_bytes()
+    Path(str(path) + ".recording").write_text(f"{last_item_offset(path)}\n")
     path.write_bytes(data[:cut_at])
 
 
@@ -71,16 +78,38 @@ def last_item_offset(path: Path) -> int:
     return path.read_bytes().rindex(b"\n- ") + 1
 
 
-def test_a_last_interaction_cut_mid_line_is_left_out_with_a_warning_that_says_where(tmp_path: Path) -> None:
+def test_an_interrupted_append_is_set_aside_with_a_warning_that_says_what_and_where(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     save_cassette(Cassette([interaction(n) for n in range(3)]), str(path))
     start = last_item_offset(path)
     line = path.read_bytes()[:start].count(b"\n") + 1
     tear(path, start + 40)
-    with pytest.warns(CassetteWarning, match=rf"c\.yaml:{line}: the last interaction is incomplete") as caught:
+    with pytest.warns(CassetteWarning, match=rf"c\.yaml:{line}: an interrupted recording left an incomplete") as caught:
         loaded = load_cassette(str(path))
     assert loaded.interactions == [interaction(0), interaction(1)]
-    assert "loaded the 2 before it" in str(caught[0].message)
+    assert "40 bytes from byte" in str(caught[0].message)
+    assert "kept the 2 interactions before" in str(caught[0].message)
+
+
+def test_a_torn_tail_without_a_marker_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    save_cassette(Cassette([interaction(n) for n in range(3)]), str(path))
+    start = last_item_offset(path)
+    path.write_bytes(path.read_bytes()[: start + 40])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CassetteError, match=r"c\.yaml:\d+: "):
+            load_cassette(str(path))
+
+
+def test_a_marker_whose_append_had_finished_loses_nothing(tmp_path: Path) -> None:
+    """The recorder died after its append was synced, before it removed the marker."""
+    path = tmp_path / "c.yaml"
+    save_cassette(Cassette([interaction(n) for n in range(3)]), str(path))
+    tear(path, path.stat().st_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_cassette(str(path))) == 3
 
 
 def test_a_tear_on_a_page_boundary_is_recovered_too(tmp_path: Path) -> None:
@@ -92,7 +121,7 @@ def test_a_tear_on_a_page_boundary_is_recovered_too(tmp_path: Path) -> None:
     page_end = (start // 4096 + 1) * 4096
     assert page_end < path.stat().st_size, "the last interaction must span a page boundary"
     tear(path, page_end)
-    with pytest.warns(CassetteWarning, match="the last interaction is incomplete"):
+    with pytest.warns(CassetteWarning, match="an interrupted recording left an incomplete interaction"):
         assert load_cassette(str(path)).interactions == items[:3]
 
 
@@ -114,7 +143,9 @@ def test_appending_removes_a_torn_tail_and_says_so(tmp_path: Path, caplog: pytes
     tear(path, last_item_offset(path) + 25)
     with caplog.at_level(logging.WARNING, logger="chunktape.recorder"):
         record(path, [interaction(9)], append=True)
-    assert "the last interaction was cut off mid-write by an earlier crash" in caplog.text
+    assert "an interrupted recording left an incomplete interaction here" in caplog.text
+    assert "cut them off" in caplog.text
+    assert not Path(str(path) + ".recording").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_cassette(str(path)).interactions == [interaction(0), interaction(1), interaction(9)]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chunktape import Cassette, Chunk, Interaction, Request, Response
-from chunktape.cassette_file import dumps
+from chunktape.persist import dumps
 
 CORPUS = Path(__file__).resolve().parent
 

@@ -1,6 +1,6 @@
 """Writes a cassette document as YAML text, in one canonical style, without PyYAML.
 
-Why our own emitter: PyYAML's is slow (and several times slower again for emoji, which
+Why our own writer: PyYAML's is slow (and several times slower again for emoji, which
 libyaml escapes so the pure-Python emitter had to take over), and it decides the style of
 each scalar itself. Writing the style ourselves makes every file chunktape writes
 
