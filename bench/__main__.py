@@ -34,6 +34,7 @@ SECTIONS = (
     "realtime",
     "proxy_replay",
     "redaction",
+    "concurrency",
 )
 
 
@@ -42,6 +43,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         body_formats,
         browser_ui,
         cassette_io,
+        concurrency,
         fidelity,
         inprocess,
         proxy_replay,
@@ -76,6 +78,9 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "realtime": lambda: realtime.run(work, rounds=5 if quick else 20),
         "proxy_replay": lambda: proxy_replay.run(work, rounds=3 if quick else 10),
         "redaction": lambda: redaction.run(work, rounds=3 if quick else 7),
+        "concurrency": lambda: concurrency.run(
+            work, levels=(100, 1000) if quick else (100, 1000, 3000, 10000), rounds=1
+        ),
     }
 
 

@@ -31,8 +31,9 @@ def status_line(status: int) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Writes `(at_s, bytes)` from the request's arrival; after the last, close or keep the
-    connection. Writes due at the same moment are one write."""
+    """Writes `(at_s, bytes)` from the request's arrival, one per ASGI message the careful
+    path would send (the end of the body is the last, empty when nothing marks it); after the
+    last, close or keep the connection."""
 
     at_s: tuple[float, ...]
     data: tuple[bytes, ...]
@@ -76,15 +77,9 @@ def build_plan(schedule: Schedule, keep_alive: bool) -> Plan | None:
         writes.append((step.at_s, framed))
     complete = schedule.ending == "complete"
     writes.append((schedule.end_at_s, b"0\r\n\r\n" if complete and chunked else b""))
-    merged: list[tuple[float, bytes]] = []
-    for at_s, data in writes:
-        if merged and at_s <= merged[-1][0]:
-            merged[-1] = (merged[-1][0], merged[-1][1] + data)
-        else:
-            merged.append((at_s, data))
     return Plan(
-        at_s=tuple(at for at, _ in merged),
-        data=tuple(data for _, data in merged),
+        at_s=tuple(at for at, _ in writes),
+        data=tuple(data for _, data in writes),
         close=not complete or not keep_alive,
         complete=complete,
     )

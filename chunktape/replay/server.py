@@ -156,8 +156,8 @@ class ReplayServer:
         a server that cannot reach itself (a firewalled address) just starts cold."""
         if self.player is not None:
             self.player.prepare()
-        if self.tls is not None:
-            return  # the warm-up speaks plain HTTP
+        if self.tls is not None or self.reuse_port:
+            return  # the warm-up speaks plain HTTP, to this process (a shared port may lead elsewhere)
         with self._lock:
             self.app.mounts = {**self.app.mounts, _WARM_UP_ID: Mount(_warm_up_player())}
         try:
