@@ -9,12 +9,13 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 
 from bench.common import stream_writes
 
 
 async def main(path: str) -> None:
-    head, writes = stream_writes(json.loads(open(path).read())[0])
+    head, writes = stream_writes(json.loads(Path(path).read_text())[0])
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -99,6 +99,8 @@ class ReplayApp:
         self.stats = ServeStats()
         self.spinning = 0
         """How many streams of the direct path are watching the clock for their next write."""
+        self.direct_answers = 0
+        """Requests the direct path answered itself (the rest went through this app)."""
 
     async def aclose(self) -> None:
         if self._client is not None:

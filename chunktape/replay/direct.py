@@ -198,6 +198,7 @@ class DirectProtocol(asyncio.Protocol):
             parsed.method, self.scheme, target, parsed.headers, bytes(parsed.body), self.server_address
         )
         self.keep_alive = self.keep_alive and parsed.keep_alive
+        app.direct_answers += 1
         try:
             schedule = mount.player.play(request)
         except NoMatchError as miss:
