@@ -12,6 +12,9 @@ answers it and whatever follows on that connection.
 
 Timing is the clock's (`clock.py`): a timer to 2.3 ms before the moment, then watching the
 clock across loop turns until it passes, a few streams at a time.
+
+Long on purpose: an HTTP/1.1 connection's whole life (parse, answer, keep-alive, pipelining,
+hand-over) is one state machine, clearer in one place than split.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ server can answer for many players at once: `mount()` gives each its own base UR
 `start()` returns only once the server has answered one stream of its own through the
 socket: the imports and first-time paths of a request cost the warm-up, not the first
 request a client times.
+
+Long on purpose: starting, warming up, mounting and stopping one uvicorn server, with the
+choice of engine, belong together.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from chunktape.replay.asgi import MOUNT_PREFIX, Mount, ReplayApp, install_log_fi
 from chunktape.replay.cors import CorsPolicy
 from chunktape.replay.local_tls import LocalTLS
 from chunktape.replay.player import CassettePlayer
+from chunktape.replay.stats import ServeStats
 from chunktape.replay.ws_protocol import SessionProtocol
 
 _START_TIMEOUT_S = 10.0
@@ -175,6 +179,7 @@ class ReplayServer:
         finally:
             with self._lock:
                 self.app.mounts = {k: v for k, v in self.app.mounts.items() if k != _WARM_UP_ID}
+            self.app.stats = ServeStats()  # the warm-up is no stream of anyone's
         # Everything imported so far is now old: without this, the first requests' garbage
         # tips the collector into a full pass over all of it, 10-20 ms in the middle of a stream.
         gc.collect()
