@@ -2,8 +2,8 @@
 
 The replay server's direct path (`direct.py`) sends a stream as a chain of timed writes; the
 bytes are the ones uvicorn writes for the same ASGI messages (status line, headers, chunked
-framing, the final zero chunk), prepared once per schedule and connection kind, so a chunk
-costs one timer and one `transport.write` however many streams share it.
+framing, the final zero chunk), prepared once per schedule and connection kind, so a
+moment costs one timer and one `transport.write` however many streams share it.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ def status_line(status: int) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Writes `(at_s, bytes)` from the request's arrival, one per ASGI message the careful
-    path would send (the end of the body is the last, empty when nothing marks it); after the
-    last, close or keep the connection."""
+    """Writes `(at_s, bytes)` from the request's arrival: the bytes of every ASGI message the
+    careful path would send at that moment (the end of the body last, empty when nothing
+    marks it), so chunks recorded at one instant (or all of them at speed 0) are one write;
+    after the last, close or keep the connection."""
 
     at_s: tuple[float, ...]
     data: tuple[bytes, ...]
@@ -77,9 +78,15 @@ def build_plan(schedule: Schedule, keep_alive: bool) -> Plan | None:
         writes.append((step.at_s, framed))
     complete = schedule.ending == "complete"
     writes.append((schedule.end_at_s, b"0\r\n\r\n" if complete and chunked else b""))
+    merged: list[tuple[float, bytes]] = []
+    for at_s, data in writes:  # one write per moment: what is due at once goes out at once
+        if merged and at_s == merged[-1][0]:
+            merged[-1] = (at_s, merged[-1][1] + data)
+        else:
+            merged.append((at_s, data))
     return Plan(
-        at_s=tuple(at for at, _ in writes),
-        data=tuple(data for _, data in writes),
+        at_s=tuple(at for at, _ in merged),
+        data=tuple(data for _, data in merged),
         close=not complete or not keep_alive,
         complete=complete,
     )
