@@ -11,7 +11,7 @@ connection over to uvicorn's protocol with the request as received, and the care
 answers it and whatever follows on that connection.
 
 Timing is the clock's (`clock.py`): a timer to 2.3 ms before the moment, then watching the
-clock across loop turns until it passes, a few streams at a time.
+clock across loop turns until it passes, a few streams at a time, while few are open.
 
 Long on purpose: an HTTP/1.1 connection's whole life (parse, answer, keep-alive, pipelining,
 hand-over) is one state machine, clearer in one place than split.
@@ -36,6 +36,9 @@ from chunktape.replay.plan import Plan, Plans, head_bytes
 log = logging.getLogger("chunktape.replay")
 
 _CAREFUL_HEADERS = frozenset({b"expect", b"upgrade"})
+_FEW_STREAMS = 32
+"""Watch the clock only while at most this many streams are open: under load, timers are
+as punctual as the loop allows, and watching would only take the other streams' CPU."""
 
 
 class _Parsed:
@@ -247,12 +250,12 @@ class DirectProtocol(asyncio.Protocol):
                 if remaining > SPIN_MARGIN_S:
                     self._stop_spinning()
                     self.timer = self.loop.call_later(remaining - SPIN_MARGIN_S, self._next)
-                elif self.spinning or app.spinning < MAX_SPINNING:
+                elif self.spinning or (app.spinning < MAX_SPINNING and stats.streams_active <= _FEW_STREAMS):
                     if not self.spinning:
                         self.spinning = True
                         app.spinning += 1
                     self.timer = self.loop.call_soon(self._next)
-                else:  # enough streams watch the clock already: a plain timer, then write
+                else:  # enough streams watch the clock, or so many are open that it would only take their CPU
                     self.forced = True
                     self.timer = self.loop.call_later(remaining, self._next)
                 return
