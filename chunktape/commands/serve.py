@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import resource
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -187,6 +189,10 @@ def serve(
         fail("--proxy serves one process without --pool; drop --pool and --workers")
     if not pool and (pick != word("pick").default or timing != word("timing").default):
         fail("--pick and --timing choose among a pool's recordings; add --pool")
+    if pool and (match_on is not None or ignore):
+        fail("--pool matches on method and path alone; drop --match-on and --ignore")
+    if workers > 1 and not (hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT")):
+        fail("--workers needs fork and SO_REUSEPORT (Linux, macOS); run one process, or one per port")
     rules = MatchRules.build(match_on, ignore, normalize=normalize)
     cassettes = [load_cassette(path) for path in cassette_paths(paths)]
     if stdio:

@@ -36,6 +36,8 @@ from chunktape.replay.plan import Plan, Plans, head_bytes
 log = logging.getLogger("chunktape.replay")
 
 _CAREFUL_HEADERS = frozenset({b"expect", b"upgrade"})
+_TIMER_EARLY_S = 0.0005
+"""uvloop's timers fire up to ~0.4 ms early (libuv counts whole milliseconds)."""
 _FEW_STREAMS = 32
 """Watch the clock only while at most this many streams are open: under load, timers are
 as punctual as the loop allows, and watching would only take the other streams' CPU."""
@@ -247,17 +249,19 @@ class DirectProtocol(asyncio.Protocol):
             remaining = self.started + at_s[index] - time.perf_counter()
             if remaining > 0 and not self.forced:
                 self.index = index
-                if remaining > SPIN_MARGIN_S:
+                if not (self.spinning or (app.spinning < MAX_SPINNING and stats.streams_active <= _FEW_STREAMS)):
+                    # enough streams watch the clock, or so many are open that watching would only
+                    # take their CPU: one timer, just past the moment (loop timers may fire early)
+                    self.forced = True
+                    self.timer = self.loop.call_later(remaining + _TIMER_EARLY_S, self._next)
+                elif remaining > SPIN_MARGIN_S:
                     self._stop_spinning()
                     self.timer = self.loop.call_later(remaining - SPIN_MARGIN_S, self._next)
-                elif self.spinning or (app.spinning < MAX_SPINNING and stats.streams_active <= _FEW_STREAMS):
+                else:
                     if not self.spinning:
                         self.spinning = True
                         app.spinning += 1
                     self.timer = self.loop.call_soon(self._next)
-                else:  # enough streams watch the clock, or so many are open that it would only take their CPU
-                    self.forced = True
-                    self.timer = self.loop.call_later(remaining, self._next)
                 return
             self.forced = False
             self._stop_spinning()

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from chunktape import Cassette, Chunk, Interaction, Request, Response
-from tests.support.serving import serving, start, stop
+from tests.support.serving import invoke, serving, start, stop
 
 URL = "https://api.openai.com/v1/chat/completions"
 
@@ -104,14 +104,15 @@ def test_two_workers_share_the_port_and_print_one_url_line(pool_file: str) -> No
 
 
 def test_pick_without_pool_is_refused_in_one_line(pool_file: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "chunktape", "serve", pool_file, "--pick", "random"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
+    result = invoke("serve", pool_file, "--pick", "random")
+    assert result.exit_code == 2
     assert "--pick and --timing choose among a pool's recordings; add --pool" in result.stderr
+
+
+def test_match_on_with_pool_is_refused_in_one_line(pool_file: str) -> None:
+    result = invoke("serve", pool_file, "--pool", "--match-on", "method,path,body")
+    assert result.exit_code == 2
+    assert "--pool matches on method and path alone; drop --match-on and --ignore" in result.stderr
 
 
 def test_a_low_open_files_limit_is_named_in_one_line(pool_file: str) -> None:
