@@ -36,6 +36,8 @@ from chunktape.replay.plan import Plan, Plans, head_bytes
 log = logging.getLogger("chunktape.replay")
 
 _CAREFUL_HEADERS = frozenset({b"expect", b"upgrade"})
+_HELD_BYTES = 1 << 20
+"""At most this much of a connection's first request is held for a possible hand-over."""
 _TIMER_EARLY_S = 0.0005
 """uvloop's timers fire up to ~0.4 ms early (libuv counts whole milliseconds)."""
 _FEW_STREAMS = 32
@@ -128,6 +130,9 @@ class DirectProtocol(asyncio.Protocol):
             self.idle = None
         if self.first:
             self.received += data
+            if len(self.received) > _HELD_BYTES:  # a large upload: the careful path reads it as it comes
+                self._hand_over(None)
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
