@@ -102,6 +102,7 @@ class DirectProtocol(asyncio.Protocol):
         self.forced = False
         """The timer that woke this stream was its moment: write without looking at the clock."""
         self.closing = False
+        self.paused = False
         self.forwarding = False
         """Handed over with the bytes as received: what the parser still reads is the careful path's."""
 
@@ -146,6 +147,15 @@ class DirectProtocol(asyncio.Protocol):
 
     def eof_received(self) -> None:
         pass
+
+    def pause_writing(self) -> None:
+        """The transport holds more than its high-water mark: write nothing until it drains."""
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        if self.plan is not None and self.timer is None:
+            self._next()
 
     def shutdown(self) -> None:
         """uvicorn stops: close now when idle, else after the stream under way."""
@@ -267,6 +277,9 @@ class DirectProtocol(asyncio.Protocol):
                         self.spinning = True
                         app.spinning += 1
                     self.timer = self.loop.call_soon(self._next)
+                return
+            if self.paused:  # the client is not reading: resume_writing() goes on from here
+                self.index = index
                 return
             self.forced = False
             self._stop_spinning()

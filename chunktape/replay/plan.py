@@ -18,6 +18,9 @@ from chunktape.schedule import Schedule
 
 _BAD_VALUE = re.compile(b"[\x00-\x08\x0a-\x1f\x7f]")  # uvicorn refuses such a header value
 _MAX_PLANS = 4096
+_MERGE_BYTES = 64 * 1024
+"""Writes due at one moment are joined up to this size; larger ones stay apart, so a client
+that does not read holds the server up at a write (flow control), not at a whole body."""
 
 
 def status_line(status: int) -> bytes:
@@ -33,8 +36,8 @@ def status_line(status: int) -> bytes:
 class Plan:
     """Writes `(at_s, bytes)` from the request's arrival: the bytes of every ASGI message the
     careful path would send at that moment (the end of the body last, empty when nothing
-    marks it), so chunks recorded at one instant (or all of them at speed 0) are one write;
-    after the last, close or keep the connection."""
+    marks it), so chunks recorded at one instant (or all of them at speed 0) are one write of
+    up to 64 KiB; after the last, close or keep the connection."""
 
     at_s: tuple[float, ...]
     data: tuple[bytes, ...]
@@ -80,7 +83,7 @@ def build_plan(schedule: Schedule, keep_alive: bool) -> Plan | None:
     writes.append((schedule.end_at_s, b"0\r\n\r\n" if complete and chunked else b""))
     merged: list[tuple[float, bytes]] = []
     for at_s, data in writes:  # one write per moment: what is due at once goes out at once
-        if merged and at_s == merged[-1][0]:
+        if merged and at_s == merged[-1][0] and len(merged[-1][1]) + len(data) <= _MERGE_BYTES:
             merged[-1] = (at_s, merged[-1][1] + data)
         else:
             merged.append((at_s, data))
