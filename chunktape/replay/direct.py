@@ -202,7 +202,7 @@ class DirectProtocol(asyncio.Protocol):
         app = self.app
         url = parsed.url.decode("latin-1")
         path, _, query = url.partition("?")
-        mount, routed = app._route(path)
+        mount, routed = app.route(path)
         if (
             mount is None
             or mount.cors is not None
