@@ -43,6 +43,7 @@ from chunktape.replay.ws_protocol import SessionProtocol
 _START_TIMEOUT_S = 10.0
 _GRACE_S = 1  # whole seconds: uvicorn takes an int
 _WARM_UP_ID = "warm-up"  # never a real mount id: those are 8 hex digits
+_WARM_UP_DIRECT_ID = "warm-up-direct"
 _WARM_UP_PATH = "/v1/warm-up?alt=sse"
 _WARM_UP_BODY = b'{"contents":[{"parts":[{"text":"warm up"}]}]}'
 
@@ -163,22 +164,30 @@ class ReplayServer:
         if self.tls is not None or self.reuse_port:
             return  # the warm-up speaks plain HTTP, to this process (a shared port may lead elsewhere)
         with self._lock:
-            self.app.mounts = {**self.app.mounts, _WARM_UP_ID: Mount(_warm_up_player())}
+            # the careful path first (a CORS mount is handed over to it), then the direct path
+            self.app.mounts = {
+                **self.app.mounts,
+                _WARM_UP_ID: Mount(_warm_up_player(), cors=CorsPolicy.parse("*")),
+                _WARM_UP_DIRECT_ID: Mount(_warm_up_player()),
+            }
         try:
-            with socket.create_connection((_loopback(self.host), self.port), timeout=_START_TIMEOUT_S) as sock:
-                sock.sendall(
-                    f"POST {MOUNT_PREFIX}{_WARM_UP_ID}{_WARM_UP_PATH} HTTP/1.1\r\nHost: chunktape\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(_WARM_UP_BODY)}\r\n"
-                    "Connection: close\r\n\r\n".encode("ascii")
-                    + _WARM_UP_BODY
-                )
-                while sock.recv(65536):
-                    pass
+            for mount_id in (_WARM_UP_ID, _WARM_UP_DIRECT_ID):
+                with socket.create_connection((_loopback(self.host), self.port), timeout=_START_TIMEOUT_S) as sock:
+                    sock.sendall(
+                        f"POST {MOUNT_PREFIX}{mount_id}{_WARM_UP_PATH} HTTP/1.1\r\nHost: chunktape\r\n"
+                        f"Content-Type: application/json\r\nContent-Length: {len(_WARM_UP_BODY)}\r\n"
+                        "Connection: close\r\n\r\n".encode("ascii")
+                        + _WARM_UP_BODY
+                    )
+                    while sock.recv(65536):
+                        pass
         except OSError:
             pass
         finally:
             with self._lock:
-                self.app.mounts = {k: v for k, v in self.app.mounts.items() if k != _WARM_UP_ID}
+                self.app.mounts = {
+                    k: v for k, v in self.app.mounts.items() if k not in (_WARM_UP_ID, _WARM_UP_DIRECT_ID)
+                }
             self.app.stats = ServeStats()  # the warm-up is no stream of anyone's
         # Everything imported so far is now old: without this, the first requests' garbage
         # tips the collector into a full pass over all of it, 10-20 ms in the middle of a stream.
