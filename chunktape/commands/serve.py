@@ -1,4 +1,8 @@
-"""`chunktape serve`: replay cassettes over real HTTP until SIGINT or SIGTERM."""
+"""`chunktape serve`: replay cassettes over real HTTP until SIGINT or SIGTERM.
+
+Long on purpose: one command's options and their checks (replay, pool, workers, proxy, stdio)
+read best beside the one function that dispatches on them.
+"""
 
 from __future__ import annotations
 
