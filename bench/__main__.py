@@ -36,6 +36,7 @@ SECTIONS = (
     "redaction",
     "plugin_startup",
     "crash",
+    "concurrency",
 )
 
 
@@ -45,6 +46,7 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         browser_ui,
         cassette_io,
         crash,
+        concurrency,
         fidelity,
         inprocess,
         plugin_startup,
@@ -82,6 +84,9 @@ def _runners(work: Path, quick: bool) -> dict[str, Callable[[], Section]]:
         "redaction": lambda: redaction.run(work, rounds=3 if quick else 7),
         "plugin_startup": lambda: plugin_startup.run(work, pairs=10 if quick else 40),
         "crash": lambda: crash.run(work, kill_at=1000 if quick else 5000),
+        "concurrency": lambda: concurrency.run(
+            work, levels=(100, 1000) if quick else (100, 1000, 3000, 10000), rounds=1
+        ),
     }
 
 

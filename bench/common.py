@@ -137,6 +137,28 @@ def slow_stream(events: int = 12, gap_s: float = 0.4, seed: int = 8) -> Stream:
     return Stream("/v1/chat/completions", b'{"model":"bench","stream":true}', SSE_HEADERS, pieces, 0.05)
 
 
+def rhythm_stream(events: int = 60, gap_s: float = 0.02, seed: int = 9) -> Stream:
+    """The concurrency section's stream: 60 SSE events 20 ms apart, the first 20 ms in."""
+    rng = random.Random(seed)
+    pieces = tuple((gap_s, _sse_event(i, rng, 20, 80)) for i in range(events))
+    return Stream("/v1/chat/completions", b'{"model":"bench","stream":true}', SSE_HEADERS, pieces, 0.0)
+
+
+def stream_writes(stream_json: dict[str, Any]) -> tuple[bytes, list[tuple[float, bytes]]]:
+    """The head and the timed chunked writes chunktape sends for a stream (Stream.to_json form)."""
+    head = b"HTTP/1.1 200 OK\r\n"
+    for name, value in stream_json["headers"]:
+        head += f"{name}: {value}\r\n".encode("latin-1")
+    head += b"transfer-encoding: chunked\r\n\r\n"
+    at, writes = float(stream_json.get("headers_gap_s", 0.0)), []
+    for gap, text in stream_json["chunks"]:
+        at = round(at + gap, 6)
+        data = text.encode("latin-1")
+        writes.append((at, b"%x\r\n%b\r\n" % (len(data), data)))
+    writes.append((at, b"0\r\n\r\n"))
+    return head, writes
+
+
 def stream_cassette(stream: Stream, url_base: str = "https://api.openai.com") -> Any:
     """The stream as a one-interaction chunktape Cassette, with its recorded offsets."""
     from chunktape import Cassette, Chunk, Interaction, Request, Response

@@ -5,7 +5,11 @@ Bounded in count and in time, loopback only. Two modes:
 - `throughput`: C keep-alive connections, each sending the POST again as soon as its
   previous stream ended, until N streams are done or T seconds passed;
 - `hold`: N connections at once, one stream each, counting how many are open together,
-  how many complete, and how many bytes arrive.
+  how many complete, and how many bytes arrive;
+- `lateness`: N connections opened first, then every request posted at one moment
+  (`--start-at`, a time.monotonic() reading shared by several client processes); each SSE
+  event's lateness is its arrival - its request's send time - its recorded offset
+  (`--offsets`), counted in 0.1 ms buckets.
 
 Prints one JSON line with what it counted and the CPU it used itself (so a reader can see
 the client was not the bottleneck).
@@ -146,18 +150,103 @@ async def _hold(url: str, body: bytes, streams: int, max_seconds: float) -> Tall
     return tally
 
 
+class _Timed(asyncio.Protocol):
+    """One stream: when its request went out, and when each event ("\\n\\n") arrived."""
+
+    def __init__(self, offsets: list[float], buckets: dict[int, int], done: asyncio.Future[bool]) -> None:
+        self.offsets, self.buckets, self.done = offsets, buckets, done
+        self.sent = 0.0
+        self.events = 0
+        self.newline = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        count = data.count(b"\n\n") + (1 if self.newline and data[:1] == b"\n" else 0)
+        self.newline = data[-1:] == b"\n"
+        for _ in range(count):
+            if self.events < len(self.offsets):
+                late_ms = (now - self.sent - self.offsets[self.events]) * 1000
+                key = int(late_ms * 10)
+                self.buckets[key] = self.buckets.get(key, 0) + 1
+            self.events += 1
+        if self.events >= len(self.offsets) and data.endswith(b"0\r\n\r\n") and not self.done.done():
+            self.done.set_result(True)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(self.events >= len(self.offsets))
+
+
+async def _lateness(
+    url: str, body: bytes, streams: int, start_at: float, offsets: list[float], max_seconds: float
+) -> dict[str, object]:
+    host, port, request = _request(url, body)
+    loop = asyncio.get_running_loop()
+    buckets: dict[int, int] = {}
+    opened: list[tuple[_Timed, asyncio.Future[bool]]] = []
+    failed, first_error = 0, ""
+    gate = asyncio.Semaphore(256)
+
+    async def connect() -> None:
+        nonlocal failed, first_error
+        done: asyncio.Future[bool] = loop.create_future()
+        try:
+            async with gate:
+                _, protocol = await loop.create_connection(lambda: _Timed(offsets, buckets, done), host, port)
+            opened.append((protocol, done))
+        except OSError as exc:
+            failed += 1
+            first_error = first_error or repr(exc)
+
+    await asyncio.gather(*(connect() for _ in range(streams)))
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    for protocol, _ in opened:
+        protocol.sent = time.perf_counter()
+        assert protocol.transport is not None
+        protocol.transport.write(request)
+    finished, pending = await asyncio.wait([done for _, done in opened], timeout=max_seconds)
+    failed += len(pending) + sum(1 for done in finished if not done.result())
+    if pending:
+        first_error = first_error or f"{len(pending)} streams not finished in {max_seconds} s"
+    for protocol, _ in opened:
+        if protocol.transport is not None:
+            protocol.transport.close()
+    return {"streams": len(opened) - len(pending), "failed": failed, "first_error": first_error, "buckets": buckets}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["throughput", "hold"])
+    parser.add_argument("mode", choices=["throughput", "hold", "lateness"])
     parser.add_argument("url")
     parser.add_argument("--body", default='{"model":"bench","stream":true}')
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--streams", type=int, default=1000, help="the count bound (throughput) or how many to hold")
     parser.add_argument("--seconds", type=float, default=5.0, help="the time bound")
+    parser.add_argument("--start-at", type=float, default=0.0, help="lateness: when to post (time.monotonic())")
+    parser.add_argument("--offsets", default="[]", help="lateness: each event's recorded offset, a JSON list")
+    parser.add_argument("--out", default="lateness.json", help="lateness: where the JSON report goes")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, args.streams + 256)), hard))
     body = args.body.encode()
+    if args.mode == "lateness":
+        offsets = json.loads(args.offsets)
+        run = asyncio.run
+        try:
+            import uvloop
+
+            run = uvloop.run
+        except ImportError:
+            pass
+        report = run(_lateness(args.url, body, args.streams, args.start_at, offsets, args.seconds))
+        times = os.times()
+        with open(args.out, "w") as out:
+            json.dump({**report, "client_cpu_s": times.user + times.system}, out)
+        return
     if args.mode == "throughput":
         tally = asyncio.run(_throughput(args.url, body, args.connections, args.streams, args.seconds))
     else:

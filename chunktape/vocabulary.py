@@ -204,6 +204,32 @@ PLUGIN_SETTINGS: tuple[Word, ...] = (
 )
 """Everything a marker, `chunktape_config` or ini may set, in the order help lists them."""
 
+PICKS: tuple[str, ...] = ("round-robin", "random")
+TIMINGS: tuple[str, ...] = ("recorded", "sampled")
+LOAD: tuple[Word, ...] = (
+    Word(
+        "pool",
+        "",
+        "Load mode: answer any request whose method and path match recorded interactions with one of "
+        "their recorded responses, whatever its body; knobs apply to each stream.",
+        flag=True,
+    ),
+    Word(
+        "pick",
+        "round-robin or random",
+        "With pool: which recorded response answers each request, in turn or at random (from seed).",
+        "round-robin",
+    ),
+    Word(
+        "timing",
+        "recorded or sampled",
+        "With pool: each stream's rhythm as its recording had it, or its first-chunk time and gaps "
+        "drawn from all the pool's recordings (from seed, so a run repeats).",
+        "recorded",
+    ),
+)
+"""`chunktape serve`'s load mode: a backend for load generators (docs/load-testing.md)."""
+
 KNOB_NAMES: tuple[str, ...] = tuple(word.name for word in KNOBS)
 SETTING_NAMES: tuple[str, ...] = tuple(word.name for word in PLUGIN_SETTINGS)
 
@@ -220,4 +246,4 @@ def markdown_table(words: tuple[Word, ...] = PLUGIN_SETTINGS) -> str:
 
 def word(name: str) -> Word:
     """The table entry called `name`."""
-    return next(entry for entry in PLUGIN_SETTINGS if entry.name == name)
+    return next(entry for entry in (*PLUGIN_SETTINGS, *LOAD) if entry.name == name)

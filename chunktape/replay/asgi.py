@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +30,14 @@ from chunktape.replay.cors import CorsPolicy, cors_gate
 from chunktape.replay.emit import Outcome, Send, emit
 from chunktape.replay.forward import forward, new_client
 from chunktape.replay.player import CassettePlayer
+from chunktape.replay.stats import ServeStats
 from chunktape.secrets_scan import mask_secrets
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 MOUNT_PREFIX = "/_chunktape/"
+METRICS_PATH = "/_chunktape/metrics"  # never a mount: their ids are 8 hex digits
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MISS_STATUS = 404
 
@@ -78,6 +80,9 @@ class Mount:
     """Which page origins a browser may read the answers from (None: CORS off); see cors.py."""
 
 
+_NOT_GET = (405, "text/plain; charset=utf-8", b"GET /_chunktape/metrics for the metrics\n")
+
+
 class _TooLarge(Exception):
     pass
 
@@ -91,6 +96,11 @@ class ReplayApp:
         self.max_body_bytes = max_body_bytes
         self.clock = Clock()
         self._client: httpx.AsyncClient | None = None
+        self.stats = ServeStats()
+        self.spinning = 0
+        """How many streams of the direct path are watching the clock for their next write."""
+        self.direct_answers = 0
+        """Requests the direct path answered itself (the rest went through this app)."""
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -102,6 +112,9 @@ class ReplayApp:
             return
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         path = raw_path.decode("latin-1")
+        if path == METRICS_PATH:
+            await self._metrics(scope, send)
+            return
         mount, path = self.route(path)
         query = scope.get("query_string", b"").decode("latin-1")
         target = path + (f"?{query}" if query else "")
@@ -123,6 +136,7 @@ class ReplayApp:
         if mount is None or mount.player is None:
             message = f"nothing is mounted at {path}; use the base URL that ReplayServer.mount() returned"
             log.warning("%s: %s", mask_secrets(describe_request(request, Redactor())), message)
+            self.stats.misses += 1
             await _answer_miss(send, message, None, ())
             return
         try:
@@ -130,7 +144,9 @@ class ReplayApp:
         except NoMatchError as miss:
             outcome = await self._on_miss(mount, miss, target, request, send)
         else:
-            outcome = await self._emit_watching_disconnect(emit(schedule, started, send, self.clock), receive)
+            outcome = await self._emit_watching_disconnect(
+                emit(schedule, started, send, self.clock, self.stats), receive
+            )
         if outcome == "cut":
             _cutting.set(True)
 
@@ -160,7 +176,17 @@ class ReplayApp:
             raise _TooLarge
         return bytes(body)
 
+    async def _metrics(self, scope: Scope, send: Send) -> None:
+        """GET /_chunktape/metrics: this server's counts in Prometheus text format."""
+        from chunktape.replay.metrics import render  # prometheus_client loads only when scraped
+
+        status, content_type, body = render(self.stats) if scope["method"] in ("GET", "HEAD") else _NOT_GET
+        headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
     async def _on_miss(self, mount: Mount, miss: NoMatchError, target: str, request: Request, send: Send) -> Outcome:
+        self.stats.misses += 1
         if mount.fallback_url is None:
             if mount.log_misses:
                 log.warning("%s", miss)
@@ -203,13 +229,24 @@ async def _wait_for_disconnect(receive: Receive) -> None:
 
 
 def _to_request(scope: Scope, target: str, body: bytes) -> Request:
-    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ()))
+    server = scope.get("server") or ("127.0.0.1", 80)
+    return to_request(scope["method"], scope.get("scheme", "http"), target, scope.get("headers", ()), body, server)
+
+
+def to_request(
+    method: str,
+    scheme: str,
+    target: str,
+    raw_headers: Iterable[tuple[bytes, bytes]],
+    body: bytes,
+    server: tuple[str, int],
+) -> Request:
+    """The live request as matching sees it, from the parts on the wire (both server paths)."""
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers)
     host = next((v for k, v in headers if k.lower() == "host"), None)
     if host is None:
-        server = scope.get("server") or ("127.0.0.1", 80)
         host = f"{server[0]}:{server[1]}"
-    url = f"{scope.get('scheme', 'http')}://{host}{target}"
-    return Request(method=scope["method"], url=url, headers=headers, body=body)
+    return Request(method=method, url=f"{scheme}://{host}{target}", headers=headers, body=body)
 
 
 async def _answer(send: Send, status: int, body: bytes) -> None:
@@ -219,9 +256,18 @@ async def _answer(send: Send, status: int, body: bytes) -> None:
 
 
 async def _answer_json(send: Send, status: int, document: dict[str, Any]) -> None:
-    await _answer(send, status, json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"))
+    await _answer(send, status, _json(document))
 
 
 async def _answer_miss(send: Send, message: str, closest: str | None, differences: tuple[str, ...]) -> None:
+    await _answer(send, MISS_STATUS, miss_body(message, closest, differences))
+
+
+def miss_body(message: str, closest: str | None, differences: tuple[str, ...]) -> bytes:
+    """The JSON a miss is answered with: what missed, the closest recorded request, what differs."""
     error = {"code": MISS_STATUS, "message": message, "closest": closest, "differences": list(differences)}
-    await _answer_json(send, MISS_STATUS, {"error": error, "chunktape": "no match"})
+    return _json({"error": error, "chunktape": "no match"})
+
+
+def _json(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")

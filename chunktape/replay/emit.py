@@ -7,10 +7,12 @@ Each step is one `http.response.body` message, which uvicorn writes to the socke
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 
 from chunktape.replay.clock import Clock
+from chunktape.replay.stats import ServeStats
 from chunktape.schedule import Schedule
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -47,19 +49,44 @@ def wire_headers(schedule: Schedule) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-async def emit(schedule: Schedule, started: float, send: Send, clock: Clock) -> Outcome:
+async def emit(
+    schedule: Schedule, started: float, send: Send, clock: Clock, stats: ServeStats | None = None
+) -> Outcome:
     """Send `schedule` with every time measured from `started` (a perf_counter reading).
 
     Returns "cut" when the connection must now be dropped without ending the body; the
-    caller returns from the ASGI app and the server closes the transport mid-body.
+    caller returns from the ASGI app and the server closes the transport mid-body. With
+    `stats`, the stream and each write's lateness are counted there.
     """
-    await clock.sleep_until(started + schedule.headers_at_s)
-    await send({"type": "http.response.start", "status": schedule.status, "headers": wire_headers(schedule)})
-    for step in schedule.steps:
-        await clock.sleep_until(started + step.at_s)
-        await send({"type": "http.response.body", "body": step.data, "more_body": True})
-    await clock.sleep_until(started + schedule.end_at_s)
-    if schedule.ending == "cut":
-        return "cut"
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
-    return "complete"
+    fault = schedule.policy.fault
+    if stats is not None:
+        stats.started(fault.kind if fault is not None else None)
+    worst = 0.0
+    ended = False
+    try:
+        due = started + schedule.headers_at_s
+        await clock.sleep_until(due)
+        await send({"type": "http.response.start", "status": schedule.status, "headers": wire_headers(schedule)})
+        worst = _late(stats, due, worst)
+        for step in schedule.steps:
+            due = started + step.at_s
+            await clock.sleep_until(due)
+            await send({"type": "http.response.body", "body": step.data, "more_body": True})
+            worst = _late(stats, due, worst)
+        await clock.sleep_until(started + schedule.end_at_s)
+        ended = True
+        if schedule.ending == "cut":
+            return "cut"
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return "complete"
+    finally:
+        if stats is not None:
+            stats.ended(worst, dropped=not ended)
+
+
+def _late(stats: ServeStats | None, due: float, worst: float) -> float:
+    if stats is None:
+        return worst
+    lateness = time.perf_counter() - due
+    stats.late(lateness)
+    return max(worst, lateness)

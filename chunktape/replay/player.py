@@ -54,6 +54,7 @@ class CassettePlayer:
         self._lock = threading.Lock()
         # keyed by id(): the responses live as long as the player, in _entries
         self._schedules: dict[tuple[int, ReplayPolicy], Schedule] = {}
+        self._matches: dict[tuple[str, str, bytes, tuple[tuple[str, str], ...]], list[int]] = {}
         self.misses: list[NoMatchError] = []
         """Every request this player could not answer, in order: the one list of misses a
         test run reports (the pytest plugin fails a test that swallowed one)."""
@@ -78,11 +79,7 @@ class CassettePlayer:
         """The interaction, and whether it had already answered a request (a repeat)."""
         with self._lock:
             self.requested_at.append(time.perf_counter())
-            candidates = [
-                position
-                for position, (_, _, interaction) in enumerate(self._entries)
-                if not self.rules.differences(interaction.request, request)
-            ]
+            candidates = self._candidates(request)
             fresh = [position for position in candidates if position not in self._used]
             if fresh:
                 chosen = fresh[0]
@@ -95,6 +92,23 @@ class CassettePlayer:
             repeat = chosen in self._used
             self._used.add(chosen)
             return self._entries[chosen][2], repeat
+
+    def _candidates(self, request: Request) -> list[int]:
+        """Positions of the interactions that match `request`. Remembered for requests seen
+        before (a load test repeats a few requests thousands of times): matching is pure."""
+        headers = request.headers if "headers" in self.rules.match_on else ()
+        key = (request.method, request.url, request.body, headers)
+        found = self._matches.get(key)
+        if found is None:
+            found = [
+                position
+                for position, (_, _, interaction) in enumerate(self._entries)
+                if not self.rules.differences(interaction.request, request)
+            ]
+            if len(self._matches) >= _MAX_SCHEDULES:
+                self._matches.clear()
+            self._matches[key] = found
+        return found
 
     @property
     def session_count(self) -> int:

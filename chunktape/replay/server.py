@@ -9,6 +9,9 @@ server can answer for many players at once: `mount()` gives each its own base UR
 `start()` returns only once the server has answered one stream of its own through the
 socket: the imports and first-time paths of a request cost the warm-up, not the first
 request a client times.
+
+Long on purpose: starting, warming up, mounting and stopping one uvicorn server, with the
+choice of engine, belong together.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import uvicorn
 
@@ -34,13 +37,21 @@ from chunktape.replay.asgi import MOUNT_PREFIX, Mount, ReplayApp, install_log_fi
 from chunktape.replay.cors import CorsPolicy
 from chunktape.replay.local_tls import LocalTLS
 from chunktape.replay.player import CassettePlayer
+from chunktape.replay.stats import ServeStats
 from chunktape.replay.ws_protocol import SessionProtocol
 
 _START_TIMEOUT_S = 10.0
 _GRACE_S = 1  # whole seconds: uvicorn takes an int
 _WARM_UP_ID = "warm-up"  # never a real mount id: those are 8 hex digits
+_WARM_UP_DIRECT_ID = "warm-up-direct"
 _WARM_UP_PATH = "/v1/warm-up?alt=sse"
 _WARM_UP_BODY = b'{"contents":[{"parts":[{"text":"warm up"}]}]}'
+
+Engine = Literal["auto", "careful", "pure-python"]
+ENGINES: tuple[Engine, ...] = ("auto", "careful", "pure-python")
+"""auto: uvloop, httptools and the direct path when installed (the default); careful: every
+request through the ASGI app (uvicorn's own protocol); pure-python: the ASGI app on h11 and
+asyncio's own loop, as on a machine without the compiled speed-ups."""
 
 
 class _Uvicorn(uvicorn.Server):
@@ -66,10 +77,18 @@ class ReplayServer:
         fallback_url: str | None = None,
         cors: CorsPolicy | str | Iterable[str] | None = None,
         tls: LocalTLS | None = None,
+        engine: Engine = "auto",
+        reuse_port: bool = False,
     ) -> None:
         """`cors`: let pages in a browser read the answers; "on" (loopback origins), "*", or
         origins like "http://localhost:5173" (see chunktape.replay.cors). Off by default.
-        `tls` serves https:// and wss:// with a local identity (see `local_tls`)."""
+        `tls` serves https:// and wss:// with a local identity (see `local_tls`). `engine`:
+        see ENGINES. `reuse_port`: share the port with other processes (SO_REUSEPORT), the
+        kernel spreading connections among them (`serve --workers`)."""
+        if engine not in ENGINES:
+            raise ChunktapeError(f"unknown replay server engine {engine!r}: use one of {', '.join(ENGINES)}")
+        self.engine = engine
+        self.reuse_port = reuse_port
         self.host = host
         self.tls = tls
         self.port = port
@@ -105,10 +124,11 @@ class ReplayServer:
         if self._server is not None:
             raise ChunktapeError("this replay server is already started")
         install_log_filter()
-        sock = _bind(self.host, self.port)
+        sock = _bind(self.host, self.port, self.reuse_port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,
+            http=_http_protocol(self.engine),
             lifespan="off",
             log_config=None,
             access_log=False,
@@ -141,25 +161,34 @@ class ReplayServer:
         a server that cannot reach itself (a firewalled address) just starts cold."""
         if self.player is not None:
             self.player.prepare()
-        if self.tls is not None:
-            return  # the warm-up speaks plain HTTP
+        if self.tls is not None or self.reuse_port:
+            return  # the warm-up speaks plain HTTP, to this process (a shared port may lead elsewhere)
         with self._lock:
-            self.app.mounts = {**self.app.mounts, _WARM_UP_ID: Mount(_warm_up_player())}
+            # the careful path first (a CORS mount is handed over to it), then the direct path
+            self.app.mounts = {
+                **self.app.mounts,
+                _WARM_UP_ID: Mount(_warm_up_player(), cors=CorsPolicy.parse("*")),
+                _WARM_UP_DIRECT_ID: Mount(_warm_up_player()),
+            }
         try:
-            with socket.create_connection((_loopback(self.host), self.port), timeout=_START_TIMEOUT_S) as sock:
-                sock.sendall(
-                    f"POST {MOUNT_PREFIX}{_WARM_UP_ID}{_WARM_UP_PATH} HTTP/1.1\r\nHost: chunktape\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(_WARM_UP_BODY)}\r\n"
-                    "Connection: close\r\n\r\n".encode("ascii")
-                    + _WARM_UP_BODY
-                )
-                while sock.recv(65536):
-                    pass
+            for mount_id in (_WARM_UP_ID, _WARM_UP_DIRECT_ID):
+                with socket.create_connection((_loopback(self.host), self.port), timeout=_START_TIMEOUT_S) as sock:
+                    sock.sendall(
+                        f"POST {MOUNT_PREFIX}{mount_id}{_WARM_UP_PATH} HTTP/1.1\r\nHost: chunktape\r\n"
+                        f"Content-Type: application/json\r\nContent-Length: {len(_WARM_UP_BODY)}\r\n"
+                        "Connection: close\r\n\r\n".encode("ascii")
+                        + _WARM_UP_BODY
+                    )
+                    while sock.recv(65536):
+                        pass
         except OSError:
             pass
         finally:
             with self._lock:
-                self.app.mounts = {k: v for k, v in self.app.mounts.items() if k != _WARM_UP_ID}
+                self.app.mounts = {
+                    k: v for k, v in self.app.mounts.items() if k not in (_WARM_UP_ID, _WARM_UP_DIRECT_ID)
+                }
+            self.app.stats = ServeStats()  # the warm-up is no stream of anyone's
         # Everything imported so far is now old: without this, the first requests' garbage
         # tips the collector into a full pass over all of it, 10-20 ms in the middle of a stream.
         gc.collect()
@@ -167,7 +196,7 @@ class ReplayServer:
     def _run(self, sock: socket.socket) -> None:
         assert self._server is not None
         try:
-            asyncio.run(self._serve(self._server, sock))
+            asyncio.run(self._serve(self._server, sock), loop_factory=_loop_factory(self.engine))
         except BaseException as exc:  # reported by start() or shown by stop()
             self._failure = exc
 
@@ -175,6 +204,10 @@ class ReplayServer:
         try:
             await server.serve(sockets=[sock])
         finally:
+            for connection in list(server.server_state.connections):  # past the grace period
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.close()
             await self.app.aclose()
 
     def stop(self) -> None:
@@ -242,7 +275,28 @@ def _loopback(host: str) -> str:
     return host
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _http_protocol(engine: Engine) -> Any:
+    """uvicorn's `http` setting for this engine."""
+    if engine == "pure-python":
+        return "h11"
+    try:
+        from chunktape.replay.direct import DirectProtocol  # needs httptools
+    except ImportError:
+        return "auto"
+    return "httptools" if engine == "careful" else DirectProtocol
+
+
+def _loop_factory(engine: Engine) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if engine == "pure-python":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def _bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """Bind before starting uvicorn, so `--port 0` yields its real port with no race.
 
     The protocol must be named: asyncio sets TCP_NODELAY on accepted connections only when
@@ -253,6 +307,8 @@ def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
         sock.bind((host, port))
         sock.listen(2048)
