@@ -36,6 +36,8 @@ NO_TEST_FILE_OF_THEIR_OWN: dict[str, str] = {
     "chunktape.assertions": "StreamClock/observe: tests/integration/test_pytest_plugin.py, test_virtual_time.py",
     "chunktape.preflight": "CORS preflights through a real server: tests/integration/test_replay_cors.py",
     "chunktape.commands.common": "the knob options every command shares: tests/integration/test_cli_serve.py",
+    "chunktape.commands.workers": "serve --workers N as processes: tests/integration/test_cli_serve_load.py",
+    "chunktape.replay.metrics": "GET /_chunktape/metrics read by prometheus_client's parser: tests/integration/test_cli_serve_load.py",
     "chunktape.commands.paths": "PATH arguments (files, folders): tests/integration/test_cli_validate.py, test_cli_inspect.py",
     # bodies: each format through its properties
     "chunktape.bodies.event_stream": "each format's round trip: tests/reliability/test_properties_formats.py",

@@ -95,7 +95,8 @@ def test_a_cut_stream_shows_its_ending_as_cut(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_html_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = invoke("inspect", str(GEMINI), "--html", str(tmp_path / "no" / "such" / "dir" / "x.html"))
+    (tmp_path / "a-file").write_text("not a folder")  # missing folders are made; this one cannot be
+    result = invoke("inspect", str(GEMINI), "--html", str(tmp_path / "a-file" / "x.html"))
     assert result.exit_code == 2
     assert "cannot write the HTML timeline" in result.output
     assert len(result.output.strip().splitlines()) == 1

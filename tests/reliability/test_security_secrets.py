@@ -286,7 +286,10 @@ async def test_an_exchange_that_got_no_response_is_logged_with_its_url_redacted(
         flow.error = mitm_flow.Error(f"connection refused while sending Bearer {OPENAI_KEY}")
         await addon.error(flow)
         addon.done()
-    assert "not recorded, no response: GET https://api.test/v1/x?key=<redacted>" in caplog.text
+    assert (
+        "could not reach the upstream https://api.test:443 (connection refused); "
+        "GET https://api.test/v1/x?key=<redacted>&x-tenant-token=<redacted> was not recorded"
+    ) in caplog.text
     absent(caplog.text, REQUEST_SECRETS, "the recorder's log")
 
 

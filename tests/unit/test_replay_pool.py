@@ -65,7 +65,7 @@ def test_sampled_timing_repeats_with_the_seed_and_keeps_every_stream_a_recorded_
 def test_knobs_apply_to_each_pooled_stream() -> None:
     player = PoolPlayer([POOL], ReplayPolicy.from_knobs(fault="cut:1"))
     schedule = player.play(_ask())
-    assert schedule.ending == "disconnect"
+    assert schedule.ending == "cut"
     assert len(schedule.steps) == 1
 
 
