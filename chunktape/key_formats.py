@@ -5,6 +5,8 @@ messages all share, so they agree on what a key is.
 Format detectors only, never "a long random-looking string": a multimodal request carries
 base64 images and audio that an entropy rule would eat.
 
+Long on purpose: the table of formats is most of it, and one table is the point.
+
 Most formats are carried from detect-secrets (https://github.com/Yelp/detect-secrets,
 Apache-2.0, copyright Yelp, Inc.; see LICENSES/detect-secrets.txt), version 1.5.0's format
 plugins; each entry names its plugin, and `UPSTREAM` keeps that plugin's regexes verbatim so
