@@ -137,7 +137,14 @@ def test_a_broken_last_interaction_in_a_whole_file_is_an_error_not_a_tear(tmp_pa
             load_cassette(str(path))
 
 
-def test_appending_removes_a_torn_tail_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_appending_removes_a_torn_tail_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an earlier test in the same worker may have configured logging (uvicorn, mitmproxy): the
+    # recorder's lines must still reach caplog's handler on the root logger
+    for name in ("chunktape", "chunktape.recorder"):
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
     path = tmp_path / "c.yaml"
     save_cassette(Cassette([interaction(n) for n in range(3)]), str(path))
     tear(path, last_item_offset(path) + 25)
