@@ -123,14 +123,8 @@ def split_body(response: Response, split: Split, rng: random.Random) -> list[tup
     cuts: list[int]
     if split.kind == "whole":
         cuts = []
-    elif split.kind == "bytes":
-        cuts = list(range(split.size_bytes, len(body), split.size_bytes))
-    elif split.kind == "random":
-        cuts = []
-        position = rng.randint(split.size_bytes, split.max_bytes)
-        while position < len(body):
-            cuts.append(position)
-            position += rng.randint(split.size_bytes, split.max_bytes)
+    elif split.kind in ("bytes", "random"):
+        cuts = size_cuts(split, len(body), rng)
     elif split.kind == "utf8":
         cuts = sorted(set(recorded_ends[:-1]) | set(inside_multibyte_characters(body)))
     else:  # events (or sse, its older name): SSE events, NDJSON lines, array elements, event-stream messages
@@ -144,6 +138,18 @@ def split_body(response: Response, split: Split, rng: random.Random) -> list[tup
         pieces.append((chunks[holder].at_s, body[start:end]))
         start = end
     return pieces
+
+
+def size_cuts(split: Split, length: int, rng: random.Random) -> list[int]:
+    """Where `bytes:N` or `random:A-B` cuts `length` bytes: every N, or seeded sizes from A to B."""
+    if split.kind == "bytes":
+        return list(range(split.size_bytes, length, split.size_bytes))
+    cuts = []
+    position = rng.randint(split.size_bytes, split.max_bytes)
+    while position < length:
+        cuts.append(position)
+        position += rng.randint(split.size_bytes, split.max_bytes)
+    return cuts
 
 
 def inside_multibyte_characters(body: bytes) -> list[int]:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from chunktape.cassette import Frame, Session
 from chunktape.knobs import ReplayPolicy, Split
 from chunktape.normalizers import Normalizers
-from chunktape.schedule import inside_multibyte_characters
+from chunktape.schedule import inside_multibyte_characters, size_cuts
 
 CloseKind = Literal["close", "drop", "await_client"]
 
@@ -120,14 +120,8 @@ def split_message(data: bytes, split: Split, rng: random.Random) -> tuple[bytes,
     `events` (a message is one event) send one frame; `bytes:N` and `random:A-B` cut by size;
     `utf8` cuts inside every multi-byte character (text frames too: only the whole message
     must be valid UTF-8)."""
-    if split.kind == "bytes":
-        cuts = list(range(split.size_bytes, len(data), split.size_bytes))
-    elif split.kind == "random":
-        cuts = []
-        position = rng.randint(split.size_bytes, split.max_bytes)
-        while position < len(data):
-            cuts.append(position)
-            position += rng.randint(split.size_bytes, split.max_bytes)
+    if split.kind in ("bytes", "random"):
+        cuts = size_cuts(split, len(data), rng)
     elif split.kind == "utf8":
         cuts = inside_multibyte_characters(data)
     else:
