@@ -306,12 +306,17 @@ def _kind_of(token: str) -> str | None:
 def redact_keys(text: str, candidates: Candidates | None = None) -> tuple[str, list[FoundKey]]:
     """`text` with every key replaced in place by `<redacted:KIND>`, and the keys found."""
     found = find_keys(text, candidates)
+    return replace_keys(text, found, lambda key: f"<redacted:{key.kind}>"), found
+
+
+def replace_keys(text: str, found: list[FoundKey], replacement: Callable[[FoundKey], str]) -> str:
+    """`text` with each found key replaced by what `replacement` makes of it."""
     if not found:
-        return text, found
+        return text
     parts: list[str] = []
     position = 0
     for key in found:
-        parts += [text[position : key.start], f"<redacted:{key.kind}>"]
+        parts += [text[position : key.start], replacement(key)]
         position = key.end
     parts.append(text[position:])
-    return "".join(parts), found
+    return "".join(parts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from chunktape.key_formats import find_keys, mask
+from chunktape.key_formats import find_keys, mask, replace_keys
 
 __all__ = [
     "REDACTED",
@@ -77,13 +77,4 @@ def token_secrets(text: str) -> list[tuple[str, str]]:
 def mask_secrets(text: str) -> str:
     """`text` with every string of a known key format replaced by its mask, so an error message
     or a log line can quote a request without handing out a live key."""
-    found = find_keys(text)
-    if not found:
-        return text
-    parts: list[str] = []
-    position = 0
-    for key in found:
-        parts += [text[position : key.start], f"<{key.hint}>"]
-        position = key.end
-    parts.append(text[position:])
-    return "".join(parts)
+    return replace_keys(text, find_keys(text), lambda key: f"<{key.hint}>")
